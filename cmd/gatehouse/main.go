@@ -1,0 +1,276 @@
+// Command gatehouse runs the Gatehouse server and its administration tools.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"gatehouse/internal/api"
+	"gatehouse/internal/blob"
+	"gatehouse/internal/httpx"
+	"gatehouse/internal/store"
+	"gatehouse/internal/web"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "gatehouse:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// exitError carries a specific exit status.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func exitCode(err error) int {
+	var e *exitError
+	if errors.As(err, &e) {
+		return e.code
+	}
+	return 1
+}
+
+const usage = `Usage: gatehouse <command> [flags]
+
+Commands:
+  serve                       run the server
+  user add --email E --name N [--admin]   add a member; the password is read from standard input
+  user list                   list users
+  token create --email E      issue an API bearer token (printed on the last line)
+  token list --email E        list a user's tokens
+  token revoke --id ID        revoke a token
+  audit search [filters]      search the audit log
+  audit verify                check the audit hash chain
+  dev seed-audit --count N    append N synthetic audit records (benchmarks)
+
+Every command takes --data and --database; run "gatehouse <command> -h" for its flags.
+`
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return &exitError{2, "no command given"}
+	}
+	cmd, rest := args[0], args[1:]
+	if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") && (cmd == "user" || cmd == "token" || cmd == "audit" || cmd == "dev") {
+		cmd, rest = cmd+" "+rest[0], rest[1:]
+	}
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, stderr)
+	case "user add":
+		return runUserAdd(ctx, rest, stdin, stdout)
+	case "user list":
+		return runUserList(ctx, rest, stdout)
+	case "token create":
+		return runTokenCreate(ctx, rest, stdout)
+	case "token list":
+		return runTokenList(ctx, rest, stdout)
+	case "token revoke":
+		return runTokenRevoke(ctx, rest, stdout)
+	case "audit search":
+		return runAuditSearch(ctx, rest, stdout)
+	case "audit verify":
+		return runAuditVerify(ctx, rest, stdout)
+	case "dev seed-audit":
+		return runSeedAudit(ctx, rest, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return &exitError{2, fmt.Sprintf("unknown command %q", strings.Join(args[:min(2, len(args))], " "))}
+}
+
+// Config is everything serve needs; each field has a flag and a variable.
+type Config struct {
+	Listen     string
+	Data       string
+	Database   string
+	BaseURL    string
+	OrgDomains []string
+	MaxUpload  int64
+}
+
+// env returns the variable's value or def.
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// storageFlags registers --data and --database, shared by every command.
+func storageFlags(fs *flag.FlagSet, c *Config) {
+	fs.StringVar(&c.Data, "data", env("GATEHOUSE_DATA", "./gatehouse-data"), "data directory `dir` (GATEHOUSE_DATA)")
+	fs.StringVar(&c.Database, "database", env("GATEHOUSE_DATABASE_URL", ""), "database `url`: postgres://… or a SQLite path; default SQLite in the data directory (GATEHOUSE_DATABASE_URL)")
+}
+
+func serveFlags(fs *flag.FlagSet, c *Config) *string {
+	storageFlags(fs, c)
+	fs.StringVar(&c.Listen, "listen", env("GATEHOUSE_LISTEN", "127.0.0.1:8080"), "listen `address` (GATEHOUSE_LISTEN)")
+	fs.StringVar(&c.BaseURL, "base-url", env("GATEHOUSE_BASE_URL", ""), "public `url` of this server, used in links; default http://<listen> (GATEHOUSE_BASE_URL)")
+	fs.Int64Var(&c.MaxUpload, "max-upload-mib", envInt("GATEHOUSE_MAX_UPLOAD_MIB", 10240), "largest upload in `MiB` (GATEHOUSE_MAX_UPLOAD_MIB)")
+	domains := fs.String("org-domains", env("GATEHOUSE_ORG_DOMAINS", ""), "the organization's email `domains`, comma-separated (GATEHOUSE_ORG_DOMAINS)")
+	return domains
+}
+
+func envInt(name string, def int64) int64 {
+	var n int64
+	if _, err := fmt.Sscan(env(name, ""), &n); err == nil {
+		return n
+	}
+	return def
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.ToLower(strings.TrimSpace(p)); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// openStore opens the content directory and the database of c.
+func openStore(ctx context.Context, c *Config) (*store.Store, *blob.Store, error) {
+	if err := os.MkdirAll(c.Data, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("create data directory: %w", err)
+	}
+	blobs, err := blob.Open(c.Data)
+	if err != nil {
+		return nil, nil, err
+	}
+	dsn := c.Database
+	if dsn == "" {
+		dsn = filepath.Join(c.Data, "gatehouse.db")
+	}
+	s, err := store.Open(ctx, dsn, blobs)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.BaseURL = c.BaseURL
+	return s, blobs, nil
+}
+
+// Main is a running server; tests start it on :0.
+type Main struct {
+	Config Config
+	Store  *store.Store
+	Blobs  *blob.Store
+	URL    string // where it listens, http://host:port
+	Log    *slog.Logger
+
+	ln  net.Listener
+	srv *http.Server
+}
+
+// Run opens storage, sweeps orphaned content and starts serving. It returns
+// once the listener is open.
+func (m *Main) Run(ctx context.Context) error {
+	if m.Log == nil {
+		m.Log = slog.Default()
+	}
+	ln, err := net.Listen("tcp", m.Config.Listen)
+	if err != nil {
+		return err
+	}
+	m.ln = ln
+	m.URL = "http://" + ln.Addr().String()
+	if m.Config.BaseURL == "" {
+		m.Config.BaseURL = m.URL
+	}
+	m.Config.BaseURL = strings.TrimRight(m.Config.BaseURL, "/")
+	if m.Config.MaxUpload <= 0 {
+		m.Config.MaxUpload = 10 << 30
+	}
+	if m.Store, m.Blobs, err = openStore(ctx, &m.Config); err != nil {
+		ln.Close()
+		return err
+	}
+	if n, err := m.Blobs.Sweep(func(k string) (bool, error) { return m.Store.BlobReferenced(ctx, k) }, time.Hour); err != nil {
+		m.Log.Warn("sweeping orphaned content failed", "err", err)
+	} else if n > 0 {
+		m.Log.Info("removed orphaned content", "files", n)
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		if err := m.Store.Ping(r.Context()); err != nil {
+			http.Error(w, "database unavailable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	api.New(m.Store, api.Config{BaseURL: m.Config.BaseURL, MaxUpload: m.Config.MaxUpload}).Register(mux)
+	web.New(m.Store, web.Config{BaseURL: m.Config.BaseURL, MaxUpload: m.Config.MaxUpload}).Register(mux)
+
+	m.srv = &http.Server{
+		Handler:           httpx.SecurityHeaders(mux),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+	}
+	go m.srv.Serve(ln)
+
+	if n, err := m.Store.CountUsers(ctx); err == nil && n == 0 {
+		m.Log.Info("the directory is empty; create the first administrator with: " +
+			"gatehouse user add --email you@example.com --name \"Your Name\" --admin (reads the password from standard input)")
+	}
+	m.Log.Info("gatehouse is serving", "url", m.URL, "base_url", m.Config.BaseURL, "data", m.Config.Data, "postgres", m.Store.Postgres())
+	return nil
+}
+
+// Close stops serving, letting requests in flight finish for a few seconds.
+func (m *Main) Close() error {
+	if m.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		m.srv.Shutdown(ctx)
+	}
+	if m.Store != nil {
+		return m.Store.Close()
+	}
+	return nil
+}
+
+func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c Config
+	domains := serveFlags(fs, &c)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	c.OrgDomains = splitList(*domains)
+	c.MaxUpload <<= 20
+	m := &Main{Config: c}
+	if err := m.Run(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	slog.Info("shutting down")
+	return m.Close()
+}

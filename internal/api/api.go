@@ -1,0 +1,136 @@
+// Package api serves the Microsoft Graph-shaped JSON API under /v1.0.
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"gatehouse"
+	"gatehouse/internal/httpx"
+	"gatehouse/internal/store"
+)
+
+// Config is what the API needs to know about the deployment.
+type Config struct {
+	BaseURL   string
+	MaxUpload int64 // bytes
+}
+
+// Handler serves the API.
+type Handler struct {
+	store *store.Store
+	cfg   Config
+}
+
+// New returns the API over s.
+func New(s *store.Store, cfg Config) *Handler { return &Handler{store: s, cfg: cfg} }
+
+// Register adds every API route to mux. This is the whole list.
+func (h *Handler) Register(mux *http.ServeMux) {
+	route := func(pattern string, fn handlerFunc) { mux.Handle(pattern, h.authenticate(fn)) }
+
+	route("GET /v1.0/me", h.getMe)
+	route("GET /v1.0/me/drive", h.getMyDrive)
+	route("GET /v1.0/me/drive/root", h.getMyRoot)
+	route("GET /v1.0/me/drive/root/children", h.listMyRootChildren)
+	route("GET /v1.0/drives/{d}", h.getDrive)
+	route("GET /v1.0/drives/{d}/root", h.getDriveRoot)
+	route("GET /v1.0/drives/{d}/items/{i}", h.getItem)
+	route("GET /v1.0/drives/{d}/items/{i}/children", h.listChildren)
+	route("POST /v1.0/drives/{d}/items/{i}/children", h.createFolder)
+	route("GET /v1.0/drives/{d}/items/{i}/content", h.download)
+	route("PUT /v1.0/drives/{d}/items/{rest...}", h.upload) // {parent}:/{name}:/content or {id}/content
+	route("PATCH /v1.0/drives/{d}/items/{i}", h.updateItem)
+	route("DELETE /v1.0/drives/{d}/items/{i}", h.deleteItem)
+
+	route("GET /v1.0/users", h.admin(h.listUsers))
+	route("POST /v1.0/users", h.admin(h.createUser))
+	route("GET /v1.0/users/{id}", h.getUser)
+	route("PATCH /v1.0/users/{id}", h.admin(h.updateUser))
+	route("DELETE /v1.0/users/{id}", h.admin(h.deleteUser))
+
+	route("GET /v1.0/auditLog/records", h.admin(h.listAudit))
+
+	mux.HandleFunc("/v1.0/", func(w http.ResponseWriter, r *http.Request) {
+		httpx.Error(w, r, gatehouse.Errorf(gatehouse.EINVALID, "%s %s is not an API route.", r.Method, r.URL.Path))
+	})
+}
+
+// caller is the authenticated user of a request.
+type caller struct {
+	user  *gatehouse.User
+	actor gatehouse.Actor
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c *caller) error
+
+// authenticate accepts a bearer token, or the web session cookie; with the
+// cookie, state changes must repeat the CSRF token in a header.
+func (h *Handler) authenticate(fn handlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u, err := h.user(r)
+		if err != nil {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+			httpx.Error(w, r, err)
+			return
+		}
+		c := &caller{user: u, actor: gatehouse.UserActor(u, httpx.ClientIP(r), r.UserAgent())}
+		if err := fn(w, r, c); err != nil {
+			httpx.Error(w, r, err)
+		}
+	})
+}
+
+func (h *Handler) user(r *http.Request) (*gatehouse.User, error) {
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		tok, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || tok == "" {
+			return nil, gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "The Authorization header must be \"Bearer <token>\".")
+		}
+		return h.store.UserByToken(r.Context(), strings.TrimSpace(tok))
+	}
+	if c, err := r.Cookie(httpx.SessionCookie); err == nil {
+		u, err := h.store.UserBySession(r.Context(), c.Value)
+		if err != nil {
+			return nil, err
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !httpx.CSRFValid(r, r.Header.Get(httpx.CSRFHeader)) {
+			return nil, gatehouse.Errorf(gatehouse.EFORBIDDEN, "The request is missing its CSRF token; reload the page and try again.")
+		}
+		return u, nil
+	}
+	return nil, gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "Sign in or send an access token (Authorization: Bearer …).")
+}
+
+// admin wraps a handler that only administrators may use.
+func (h *Handler) admin(fn handlerFunc) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, c *caller) error {
+		if !c.user.IsAdmin {
+			return gatehouse.Errorf(gatehouse.EFORBIDDEN, "Only administrators can do this.")
+		}
+		return fn(w, r, c)
+	}
+}
+
+// top reads $top, bounded to 1..1000.
+func top(r *http.Request, def int) (int, error) {
+	s := r.URL.Query().Get("$top")
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, gatehouse.Errorf(gatehouse.EINVALID, "$top must be a number from 1 to 1000.")
+	}
+	return n, nil
+}
+
+// nextLink returns the request's URL with $skiptoken set, absolute.
+func (h *Handler) nextLink(r *http.Request, token string) string {
+	q := r.URL.Query()
+	q.Set("$skiptoken", token)
+	u := url.URL{Path: r.URL.Path, RawQuery: q.Encode()}
+	return h.cfg.BaseURL + u.String()
+}

@@ -1,0 +1,402 @@
+package api
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"gatehouse"
+	"gatehouse/internal/httpx"
+	"gatehouse/internal/store"
+)
+
+// driveItem is the Graph driveItem resource.
+type driveItem struct {
+	ID                   string         `json:"id"`
+	Name                 string         `json:"name"`
+	ETag                 string         `json:"eTag"`
+	CTag                 string         `json:"cTag"`
+	Size                 int64          `json:"size"`
+	CreatedDateTime      time.Time      `json:"createdDateTime"`
+	LastModifiedDateTime time.Time      `json:"lastModifiedDateTime"`
+	WebURL               string         `json:"webUrl"`
+	CreatedBy            identitySet    `json:"createdBy"`
+	LastModifiedBy       identitySet    `json:"lastModifiedBy"`
+	ParentReference      *itemReference `json:"parentReference,omitempty"`
+	File                 *fileFacet     `json:"file,omitempty"`
+	Folder               *folderFacet   `json:"folder,omitempty"`
+	Root                 *struct{}      `json:"root,omitempty"`
+	DownloadURL          string         `json:"@microsoft.graph.downloadUrl,omitempty"`
+}
+
+type identitySet struct {
+	User identity `json:"user"`
+}
+
+type identity struct {
+	ID string `json:"id"`
+}
+
+type itemReference struct {
+	DriveID   string `json:"driveId"`
+	DriveType string `json:"driveType"`
+	ID        string `json:"id,omitempty"`
+	Path      string `json:"path,omitempty"`
+}
+
+type fileFacet struct {
+	MimeType string `json:"mimeType"`
+	Hashes   struct {
+		SHA256 string `json:"sha256Hash"`
+	} `json:"hashes"`
+}
+
+type folderFacet struct {
+	ChildCount int `json:"childCount"`
+}
+
+func (h *Handler) itemJSON(it *gatehouse.Item) driveItem {
+	d := driveItem{
+		ID: it.ID, Name: it.Name, ETag: it.ETag(), CTag: it.ETag(), Size: it.Size,
+		CreatedDateTime: it.CreatedAt, LastModifiedDateTime: it.ModifiedAt,
+		WebURL:         h.cfg.BaseURL + "/files/" + it.ID,
+		CreatedBy:      identitySet{identity{it.CreatedBy}},
+		LastModifiedBy: identitySet{identity{it.ModifiedBy}},
+	}
+	if it.ParentID == "" {
+		d.Root = &struct{}{}
+		d.ParentReference = &itemReference{DriveID: it.DriveID, DriveType: "personal"}
+	} else {
+		d.ParentReference = &itemReference{DriveID: it.DriveID, DriveType: "personal", ID: it.ParentID, Path: "/drive/root:" + it.ParentPath}
+	}
+	if it.IsFolder {
+		d.Folder = &folderFacet{ChildCount: it.ChildCount}
+	} else {
+		d.File = &fileFacet{MimeType: it.MimeType}
+		d.File.Hashes.SHA256 = strings.ToUpper(it.SHA256) // Graph spells hashes in upper-case hex
+		d.WebURL = h.cfg.BaseURL + "/items/" + it.ID + "/download"
+	}
+	return d
+}
+
+// drive returns the drive if the caller may use it. Another member's drive
+// answers as if it did not exist.
+func (h *Handler) drive(r *http.Request, c *caller, id string) (*gatehouse.Drive, error) {
+	d, err := h.store.Drive(r.Context(), id)
+	if err != nil {
+		return nil, err
+	}
+	if d.OwnerID != c.user.ID {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "The drive was not found.")
+	}
+	return d, nil
+}
+
+func (h *Handler) item(r *http.Request, c *caller) (*gatehouse.Item, error) {
+	d, err := h.drive(r, c, r.PathValue("d"))
+	if err != nil {
+		return nil, err
+	}
+	return h.store.Item(r.Context(), d.ID, r.PathValue("i"))
+}
+
+func (h *Handler) getMyDrive(w http.ResponseWriter, r *http.Request, c *caller) error {
+	d, err := h.store.DriveByOwner(r.Context(), c.user.ID)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, h.driveJSON(d, c.user))
+	return nil
+}
+
+func (h *Handler) getDrive(w http.ResponseWriter, r *http.Request, c *caller) error {
+	d, err := h.drive(r, c, r.PathValue("d"))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, h.driveJSON(d, c.user))
+	return nil
+}
+
+func (h *Handler) driveJSON(d *gatehouse.Drive, owner *gatehouse.User) map[string]any {
+	return map[string]any{
+		"id": d.ID, "driveType": "personal", "name": "OneDrive", "createdDateTime": d.CreatedAt,
+		"webUrl": h.cfg.BaseURL + "/files",
+		"owner":  map[string]any{"user": map[string]string{"id": owner.ID, "displayName": owner.DisplayName, "email": owner.Email}},
+		"root":   map[string]string{"id": d.RootID},
+	}
+}
+
+func (h *Handler) getMyRoot(w http.ResponseWriter, r *http.Request, c *caller) error {
+	d, err := h.store.DriveByOwner(r.Context(), c.user.ID)
+	if err != nil {
+		return err
+	}
+	return h.writeItem(w, r, d.ID, d.RootID)
+}
+
+func (h *Handler) getDriveRoot(w http.ResponseWriter, r *http.Request, c *caller) error {
+	d, err := h.drive(r, c, r.PathValue("d"))
+	if err != nil {
+		return err
+	}
+	return h.writeItem(w, r, d.ID, d.RootID)
+}
+
+func (h *Handler) writeItem(w http.ResponseWriter, r *http.Request, driveID, id string) error {
+	it, err := h.store.Item(r.Context(), driveID, id)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, h.itemJSON(it))
+	return nil
+}
+
+func (h *Handler) getItem(w http.ResponseWriter, r *http.Request, c *caller) error {
+	it, err := h.item(r, c)
+	if err != nil {
+		return err
+	}
+	if !it.IsFolder {
+		if err := h.store.RecordAccess(r.Context(), c.actor, gatehouse.OpFileAccessed, it, ""); err != nil {
+			return err
+		}
+	}
+	httpx.WriteJSON(w, http.StatusOK, h.itemJSON(it))
+	return nil
+}
+
+func (h *Handler) listMyRootChildren(w http.ResponseWriter, r *http.Request, c *caller) error {
+	d, err := h.store.DriveByOwner(r.Context(), c.user.ID)
+	if err != nil {
+		return err
+	}
+	return h.writeChildren(w, r, d.ID, d.RootID)
+}
+
+func (h *Handler) listChildren(w http.ResponseWriter, r *http.Request, c *caller) error {
+	d, err := h.drive(r, c, r.PathValue("d"))
+	if err != nil {
+		return err
+	}
+	return h.writeChildren(w, r, d.ID, r.PathValue("i"))
+}
+
+func (h *Handler) writeChildren(w http.ResponseWriter, r *http.Request, driveID, folderID string) error {
+	n, err := top(r, 200)
+	if err != nil {
+		return err
+	}
+	var after *store.ChildCursor
+	if tok := r.URL.Query().Get("$skiptoken"); tok != "" {
+		after = new(store.ChildCursor)
+		if err := decodeToken(tok, after); err != nil {
+			return err
+		}
+	}
+	kids, next, err := h.store.Children(r.Context(), driveID, folderID, after, n)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"value": mapItems(h, kids)}
+	if next != nil {
+		out["@odata.nextLink"] = h.nextLink(r, encodeToken(next))
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func mapItems(h *Handler, items []*gatehouse.Item) []driveItem {
+	out := make([]driveItem, 0, len(items))
+	for _, it := range items {
+		out = append(out, h.itemJSON(it))
+	}
+	return out
+}
+
+// encodeToken and decodeToken make opaque paging tokens.
+func encodeToken(v any) string {
+	b, _ := json.Marshal(v)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeToken(s string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, v)
+	}
+	if err != nil {
+		return gatehouse.Errorf(gatehouse.EINVALID, "The $skiptoken is not valid; use the @odata.nextLink as given.")
+	}
+	return nil
+}
+
+func (h *Handler) createFolder(w http.ResponseWriter, r *http.Request, c *caller) error {
+	d, err := h.drive(r, c, r.PathValue("d"))
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Name     string           `json:"name"`
+		Folder   *json.RawMessage `json:"folder"`
+		Conflict string           `json:"@microsoft.graph.conflictBehavior"`
+	}
+	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if body.Folder == nil {
+		return gatehouse.Errorf(gatehouse.EINVALID, `Only folders can be created here: send {"name": "…", "folder": {}}; upload files with PUT …:/{name}:/content.`)
+	}
+	if body.Conflict != "" && body.Conflict != "fail" {
+		return gatehouse.Errorf(gatehouse.EINVALID, "Only the conflict behavior \"fail\" is supported.")
+	}
+	it, err := h.store.CreateFolder(r.Context(), c.actor, d.ID, r.PathValue("i"), body.Name)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusCreated, h.itemJSON(it))
+	return nil
+}
+
+// upload handles PUT …/items/{parent}:/{name}:/content (create or replace by
+// name) and PUT …/items/{id}/content (replace by id).
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request, c *caller) error {
+	d, err := h.drive(r, c, r.PathValue("d"))
+	if err != nil {
+		return err
+	}
+	rest := r.PathValue("rest")
+	var parentID, name string
+	if p, tail, ok := strings.Cut(rest, ":/"); ok && strings.HasSuffix(tail, ":/content") {
+		parentID, name = p, strings.TrimSuffix(tail, ":/content")
+	} else if id, ok := strings.CutSuffix(rest, "/content"); ok && !strings.Contains(id, "/") {
+		it, err := h.store.Item(r.Context(), d.ID, id)
+		if err != nil {
+			return err
+		}
+		if it.IsFolder {
+			return gatehouse.Errorf(gatehouse.EINVALID, "%q is a folder; content can only be uploaded to a file.", it.Name)
+		}
+		parentID, name = it.ParentID, it.Name
+	} else {
+		return gatehouse.Errorf(gatehouse.EINVALID, "Upload with PUT /v1.0/drives/{drive}/items/{parent}:/{name}:/content.")
+	}
+	if r.ContentLength > h.cfg.MaxUpload {
+		return gatehouse.Errorf(gatehouse.ETOOLARGE, "The file is larger than the limit of %d MiB.", h.cfg.MaxUpload>>20)
+	}
+	body := http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload)
+	it, created, err := h.store.PutFile(r.Context(), c.actor, d.ID, parentID, name, body, h.cfg.MaxUpload)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	httpx.WriteJSON(w, status, h.itemJSON(it))
+	return nil
+}
+
+func (h *Handler) download(w http.ResponseWriter, r *http.Request, c *caller) error {
+	it, err := h.item(r, c)
+	if err != nil {
+		return err
+	}
+	return ServeItem(w, r, h.store, c.actor, it, "")
+}
+
+// ServeItem sends a file's content as an attachment, recording the download
+// first: there is no access without its record.
+func ServeItem(w http.ResponseWriter, r *http.Request, s *store.Store, by gatehouse.Actor, it *gatehouse.Item, sharingID string) error {
+	if it.IsFolder {
+		return gatehouse.Errorf(gatehouse.EINVALID, "%q is a folder; only files can be downloaded.", it.Name)
+	}
+	f, err := s.OpenContent(it)
+	if err != nil {
+		return fmt.Errorf("open content of %s: %w", it.ID, err)
+	}
+	defer f.Close()
+	if err := s.RecordAccess(r.Context(), by, gatehouse.OpFileDownloaded, it, sharingID); err != nil {
+		return err
+	}
+	hd := w.Header()
+	hd.Set("Content-Disposition", ContentDisposition(it.Name))
+	hd.Set("X-Content-Type-Options", "nosniff")
+	hd.Set("Content-Type", safeContentType(it.MimeType))
+	hd.Set("ETag", it.ETag())
+	hd.Set("Cache-Control", "private, no-cache")
+	http.ServeContent(w, r, "", it.ModifiedAt, f)
+	return nil
+}
+
+// safeContentType keeps types a browser could run as a page from being sent
+// as such, even though downloads are attachments.
+func safeContentType(t string) string {
+	lower := strings.ToLower(t)
+	if t == "" || strings.Contains(lower, "html") || strings.Contains(lower, "xml") || strings.Contains(lower, "javascript") {
+		return "application/octet-stream"
+	}
+	return t
+}
+
+// ContentDisposition returns an attachment header with an ASCII fallback
+// name and the exact name in RFC 5987 form.
+func ContentDisposition(name string) string {
+	ascii := strings.Map(func(r rune) rune {
+		if r < 0x20 || r >= 0x7f || r == '"' || r == '\\' || r == '%' || r == ';' {
+			return '_'
+		}
+		return r
+	}, name)
+	return fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, ascii, url.PathEscape(name))
+}
+
+func (h *Handler) updateItem(w http.ResponseWriter, r *http.Request, c *caller) error {
+	d, err := h.drive(r, c, r.PathValue("d"))
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Name            *string `json:"name"`
+		ParentReference *struct {
+			ID      string `json:"id"`
+			DriveID string `json:"driveId"`
+		} `json:"parentReference"`
+	}
+	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	var up store.ItemUpdate
+	up.Name = body.Name
+	if body.ParentReference != nil {
+		if body.ParentReference.DriveID != "" && body.ParentReference.DriveID != d.ID {
+			return gatehouse.Errorf(gatehouse.EINVALID, "Items can only be moved within their own drive.")
+		}
+		up.ParentID = &body.ParentReference.ID
+	}
+	if up.Name == nil && up.ParentID == nil {
+		return gatehouse.Errorf(gatehouse.EINVALID, "Send a new name and/or parentReference.id.")
+	}
+	it, err := h.store.UpdateItem(r.Context(), c.actor, d.ID, r.PathValue("i"), up)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, h.itemJSON(it))
+	return nil
+}
+
+func (h *Handler) deleteItem(w http.ResponseWriter, r *http.Request, c *caller) error {
+	d, err := h.drive(r, c, r.PathValue("d"))
+	if err != nil {
+		return err
+	}
+	if err := h.store.DeleteItem(r.Context(), c.actor, d.ID, r.PathValue("i")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,187 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"gatehouse"
+	"gatehouse/internal/httpx"
+	"gatehouse/internal/store"
+)
+
+func userJSON(u *gatehouse.User) map[string]any {
+	return map[string]any{
+		"id": u.ID, "displayName": u.DisplayName, "mail": u.Email, "userPrincipalName": u.Email,
+		"userType": u.UserType, "accountEnabled": !u.Disabled, "createdDateTime": u.CreatedAt,
+		"isAdmin": u.IsAdmin,
+	}
+}
+
+func (h *Handler) getMe(w http.ResponseWriter, r *http.Request, c *caller) error {
+	httpx.WriteJSON(w, http.StatusOK, userJSON(c.user))
+	return nil
+}
+
+// lookupUser finds a user by id or, as Graph allows, by userPrincipalName.
+func (h *Handler) lookupUser(r *http.Request, key string) (*gatehouse.User, error) {
+	if strings.Contains(key, "@") {
+		return h.store.UserByEmail(r.Context(), key)
+	}
+	return h.store.User(r.Context(), key)
+}
+
+func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, c *caller) error {
+	u, err := h.lookupUser(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if !c.user.IsAdmin && u.ID != c.user.ID {
+		return gatehouse.Errorf(gatehouse.EFORBIDDEN, "Only administrators can read other users.")
+	}
+	httpx.WriteJSON(w, http.StatusOK, userJSON(u))
+	return nil
+}
+
+func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, c *caller) error {
+	n, err := top(r, 100)
+	if err != nil {
+		return err
+	}
+	after := r.URL.Query().Get("$skiptoken")
+	users, err := h.store.ListUsers(r.Context(), after, n+1)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{}
+	if len(users) > n {
+		users = users[:n]
+		out["@odata.nextLink"] = h.nextLink(r, users[n-1].Email)
+	}
+	list := make([]map[string]any, 0, len(users))
+	for _, u := range users {
+		list = append(list, userJSON(u))
+	}
+	out["value"] = list
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}
+
+type passwordProfile struct {
+	Password                      string `json:"password"`
+	ForceChangePasswordNextSignIn bool   `json:"forceChangePasswordNextSignIn"`
+}
+
+func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, c *caller) error {
+	var body struct {
+		DisplayName       string           `json:"displayName"`
+		Mail              string           `json:"mail"`
+		UserPrincipalName string           `json:"userPrincipalName"`
+		MailNickname      string           `json:"mailNickname"`
+		AccountEnabled    *bool            `json:"accountEnabled"`
+		PasswordProfile   *passwordProfile `json:"passwordProfile"`
+		IsAdmin           bool             `json:"isAdmin"`
+	}
+	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	email := body.Mail
+	if email == "" {
+		email = body.UserPrincipalName
+	}
+	if body.PasswordProfile == nil {
+		return gatehouse.Errorf(gatehouse.EINVALID, "A passwordProfile with a password is required.")
+	}
+	u, err := h.store.CreateUser(r.Context(), c.actor, store.NewUser{Email: email, DisplayName: body.DisplayName,
+		Password: body.PasswordProfile.Password, IsAdmin: body.IsAdmin})
+	if err != nil {
+		return err
+	}
+	if body.AccountEnabled != nil && !*body.AccountEnabled {
+		disabled := true
+		if u, err = h.store.UpdateUser(r.Context(), c.actor, u.ID, store.UserUpdate{Disabled: &disabled}); err != nil {
+			return err
+		}
+	}
+	w.Header().Set("Location", h.cfg.BaseURL+"/v1.0/users/"+u.ID)
+	httpx.WriteJSON(w, http.StatusCreated, userJSON(u))
+	return nil
+}
+
+func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, c *caller) error {
+	u, err := h.lookupUser(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	var body struct {
+		DisplayName     *string          `json:"displayName"`
+		AccountEnabled  *bool            `json:"accountEnabled"`
+		PasswordProfile *passwordProfile `json:"passwordProfile"`
+		IsAdmin         *bool            `json:"isAdmin"`
+	}
+	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	up := store.UserUpdate{DisplayName: body.DisplayName, IsAdmin: body.IsAdmin}
+	if body.AccountEnabled != nil {
+		disabled := !*body.AccountEnabled
+		up.Disabled = &disabled
+	}
+	if body.PasswordProfile != nil {
+		up.Password = &body.PasswordProfile.Password
+	}
+	if _, err := h.store.UpdateUser(r.Context(), c.actor, u.ID, up); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent) // as Graph answers a PATCH of a user
+	return nil
+}
+
+func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, c *caller) error {
+	u, err := h.lookupUser(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if err := h.store.DeleteUser(r.Context(), c.actor, u.ID); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, c *caller) error {
+	q := r.URL.Query()
+	n, err := top(r, 100)
+	if err != nil {
+		return err
+	}
+	f := gatehouse.AuditFilter{Operation: q.Get("operation"), UserID: q.Get("userId"), ObjectID: q.Get("objectId"),
+		UniqueSharingID: q.Get("uniqueSharingId"), Limit: n}
+	for name, t := range map[string]*time.Time{"start": &f.Since, "end": &f.Until} {
+		if s := q.Get(name); s != "" {
+			if *t, err = time.Parse(time.RFC3339Nano, s); err != nil {
+				return gatehouse.Errorf(gatehouse.EINVALID, "%s must be an RFC 3339 time such as 2026-01-02T15:04:05Z.", name)
+			}
+		}
+	}
+	var after *store.AuditCursor
+	if tok := q.Get("$skiptoken"); tok != "" {
+		after = new(store.AuditCursor)
+		if err := decodeToken(tok, after); err != nil {
+			return err
+		}
+	}
+	recs, next, err := h.store.SearchAudit(r.Context(), f, after)
+	if err != nil {
+		return err
+	}
+	out := map[string]any{"value": recs}
+	if next != nil {
+		out["@odata.nextLink"] = h.nextLink(r, encodeToken(next))
+	}
+	if recs == nil {
+		out["value"] = []any{}
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+	return nil
+}

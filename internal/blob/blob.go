@@ -1,0 +1,156 @@
+// Package blob keeps file content in a local directory, one file per
+// version, under random keys. Metadata lives in the store.
+package blob
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"gatehouse"
+)
+
+// Store is a content directory.
+type Store struct {
+	dir string
+}
+
+// Info describes stored content.
+type Info struct {
+	Key    string
+	Size   int64
+	SHA256 string // hex
+}
+
+// Open prepares dir/blobs and dir/tmp.
+func Open(dir string) (*Store, error) {
+	for _, d := range []string{"blobs", "tmp"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			return nil, err
+		}
+	}
+	return &Store{dir: dir}, nil
+}
+
+func newKey() string {
+	b := make([]byte, 16)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Path returns where the content of key lives.
+func (s *Store) Path(key string) string {
+	return filepath.Join(s.dir, "blobs", key[:2], key)
+}
+
+// Put streams r to a temporary file, syncs it and renames it into place, so
+// that content is durable before any metadata points at it. More than max
+// bytes fails with ETOOLARGE and leaves nothing behind.
+func (s *Store) Put(r io.Reader, max int64) (Info, error) {
+	tmp, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "upload-*")
+	if err != nil {
+		return Info{}, err
+	}
+	defer func() {
+		if tmp != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	h := sha256.New()
+	buf := make([]byte, 256<<10)
+	n, err := io.CopyBuffer(io.MultiWriter(tmp, h), io.LimitReader(r, max+1), buf)
+	var mbe *http.MaxBytesError
+	if err != nil {
+		if errors.As(err, &mbe) {
+			return Info{}, tooLarge(max)
+		}
+		return Info{}, fmt.Errorf("receive content: %w", err)
+	}
+	if n > max {
+		return Info{}, tooLarge(max)
+	}
+	if err := tmp.Sync(); err != nil {
+		return Info{}, err
+	}
+	if err := tmp.Close(); err != nil {
+		return Info{}, err
+	}
+	info := Info{Key: newKey(), Size: n, SHA256: hex.EncodeToString(h.Sum(nil))}
+	final := s.Path(info.Key)
+	if err := os.MkdirAll(filepath.Dir(final), 0o700); err != nil {
+		return Info{}, err
+	}
+	if err := os.Rename(tmp.Name(), final); err != nil {
+		return Info{}, err
+	}
+	tmp = nil
+	syncDir(filepath.Dir(final))
+	return info, nil
+}
+
+func tooLarge(max int64) error {
+	return gatehouse.Errorf(gatehouse.ETOOLARGE, "The file is larger than the limit of %d MiB.", max>>20)
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+}
+
+// Open opens the content of key for reading.
+func (s *Store) Open(key string) (*os.File, error) {
+	return os.Open(s.Path(key))
+}
+
+// Remove deletes the content of key; missing content is not an error.
+func (s *Store) Remove(key string) error {
+	err := os.Remove(s.Path(key))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	return err
+}
+
+// Sweep removes temporary files and content that no metadata refers to,
+// when older than grace: another node may be between rename and commit.
+func (s *Store) Sweep(referenced func(key string) (bool, error), grace time.Duration) (int, error) {
+	cutoff := time.Now().Add(-grace)
+	removed := 0
+	tmps, _ := os.ReadDir(filepath.Join(s.dir, "tmp"))
+	for _, e := range tmps {
+		if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) {
+			if os.Remove(filepath.Join(s.dir, "tmp", e.Name())) == nil {
+				removed++
+			}
+		}
+	}
+	err := filepath.WalkDir(filepath.Join(s.dir, "blobs"), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil || !info.ModTime().Before(cutoff) {
+			return err
+		}
+		ok, err := referenced(d.Name())
+		if err != nil {
+			return err
+		}
+		if !ok && os.Remove(path) == nil {
+			removed++
+		}
+		return nil
+	})
+	return removed, err
+}

@@ -1,0 +1,246 @@
+// Package store keeps Gatehouse's state in SQLite or PostgreSQL. Each public
+// method is one transaction that also appends the audit records it owes.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
+	_ "modernc.org/sqlite"             // registers "sqlite"
+
+	"gatehouse"
+	"gatehouse/internal/blob"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is the database and the content it describes.
+type Store struct {
+	read     *sql.DB // all reads
+	write    *sql.DB // transactions that change state
+	postgres bool
+	blobs    *blob.Store
+
+	// Now is the clock; tests replace it to jump ahead instead of sleeping.
+	Now func() time.Time
+	// BaseURL prefixes the ObjectId of audit records.
+	BaseURL string
+}
+
+// Open connects to dsn, which is a postgres:// URL or a SQLite file path, and
+// applies pending migrations.
+func Open(ctx context.Context, dsn string, blobs *blob.Store) (*Store, error) {
+	s := &Store{blobs: blobs, Now: time.Now}
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, err
+		}
+		db.SetMaxOpenConns(32)
+		db.SetMaxIdleConns(32)
+		s.read, s.write, s.postgres = db, db, true
+	} else {
+		path := strings.TrimPrefix(dsn, "sqlite://")
+		if abs, err := filepath.Abs(path); err == nil {
+			path = abs
+		}
+		q := url.Values{}
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+			q.Add("_pragma", p)
+		}
+		// One writer connection whose transactions begin IMMEDIATE: SQLite
+		// allows one writer anyway, and taking the lock up front avoids
+		// deadlocked upgrades from read to write. The command line tools
+		// wait on busy_timeout while a server holds it.
+		w, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode()+"&_txlock=immediate")
+		if err != nil {
+			return nil, err
+		}
+		w.SetMaxOpenConns(1)
+		r, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+		if err != nil {
+			return nil, err
+		}
+		r.SetMaxOpenConns(8)
+		r.SetMaxIdleConns(8)
+		s.read, s.write = r, w
+	}
+	if err := s.write.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("connect to database: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes the database connections.
+func (s *Store) Close() error {
+	err := s.write.Close()
+	if s.read != s.write {
+		if e := s.read.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// Ping reports whether the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.read.PingContext(ctx) }
+
+// Postgres reports whether the store runs on PostgreSQL.
+func (s *Store) Postgres() bool { return s.postgres }
+
+func (s *Store) migrate(ctx context.Context) error {
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if s.postgres {
+		// Several nodes may start at once; one migrates, the others wait.
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock(7226354)`); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.Background(), `SELECT pg_advisory_unlock(7226354)`)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
+		return err
+	}
+	names, err := fs.Glob(migrations, "migrations/*.sql")
+	if err != nil {
+		return err
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		var n int
+		if err := conn.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE name = ?`), name).Scan(&n); err != nil {
+			return err
+		} else if n != 0 {
+			continue
+		}
+		body, err := fs.ReadFile(migrations, name)
+		if err != nil {
+			return err
+		}
+		tx, err := conn.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO schema_migrations (name) VALUES (?)`), name); err != nil {
+			tx.Rollback()
+			return err
+		}
+		if err := tx.Commit(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rebind turns ? placeholders into PostgreSQL's $n. Queries here never hold a
+// literal question mark.
+func (s *Store) rebind(q string) string {
+	if !s.postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, c := range q {
+		if c == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// Tx is a write transaction with its clock reading and chain head.
+type Tx struct {
+	*sql.Tx
+	s   *Store
+	ctx context.Context
+	now time.Time
+
+	headLoaded bool
+	headSeq    int64
+	headHash   string
+}
+
+// begin starts a write transaction.
+func (s *Store) begin(ctx context.Context) (*Tx, error) {
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &Tx{Tx: tx, s: s, ctx: ctx, now: s.Now().UTC().Truncate(time.Microsecond)}, nil
+}
+
+func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
+	return tx.ExecContext(tx.ctx, tx.s.rebind(q), args...)
+}
+
+func (tx *Tx) query(q string, args ...any) (*sql.Rows, error) {
+	return tx.QueryContext(tx.ctx, tx.s.rebind(q), args...)
+}
+
+func (tx *Tx) queryRow(q string, args ...any) *sql.Row {
+	return tx.QueryRowContext(tx.ctx, tx.s.rebind(q), args...)
+}
+
+func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return s.read.QueryContext(ctx, s.rebind(q), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
+	return s.read.QueryRowContext(ctx, s.rebind(q), args...)
+}
+
+// micros and fromMicros convert times to and from their column encoding.
+func micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+func fromMicros(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(n).UTC()
+}
+
+// isUniqueViolation reports whether err is a unique constraint failure on
+// either database.
+func isUniqueViolation(err error) bool {
+	if err == nil {
+		return false
+	}
+	msg := err.Error()
+	return strings.Contains(msg, "UNIQUE constraint failed") || strings.Contains(msg, "SQLSTATE 23505")
+}
+
+func notFound(what string) error {
+	return gatehouse.Errorf(gatehouse.ENOTFOUND, "%s was not found.", what)
+}
