@@ -18,12 +18,16 @@ type server struct {
 }
 
 // startServer starts Gatehouse on the backend with a fresh data directory.
-func startServer(t testing.TB, b testenv.Backend) *server {
+// Options adjust the configuration first.
+func startServer(t testing.TB, b testenv.Backend, opts ...func(*Config)) *server {
 	t.Helper()
 	dir := t.TempDir()
 	m := &Main{
 		Config: Config{Listen: "127.0.0.1:0", Data: dir, Database: b.DSN(t, dir), OrgDomains: []string{"example.com"}},
 		Log:    slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	for _, o := range opts {
+		o(&m.Config)
 	}
 	if err := m.Run(context.Background()); err != nil {
 		t.Fatalf("start gatehouse: %v", err)
