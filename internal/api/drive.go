@@ -97,11 +97,7 @@ func (h *Handler) drive(r *http.Request, c *caller, id string) (*gatehouse.Drive
 }
 
 func (h *Handler) item(r *http.Request, c *caller) (*gatehouse.Item, error) {
-	d, err := h.drive(r, c, r.PathValue("d"))
-	if err != nil {
-		return nil, err
-	}
-	return h.store.Item(r.Context(), d.ID, r.PathValue("i"))
+	return h.store.OwnedItem(r.Context(), c.user.ID, r.PathValue("d"), r.PathValue("i"))
 }
 
 func (h *Handler) getMyDrive(w http.ResponseWriter, r *http.Request, c *caller) error {

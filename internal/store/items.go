@@ -12,8 +12,8 @@ import (
 	"gatehouse"
 )
 
-const itemColumns = `id, drive_id, COALESCE(parent_id, ''), name, is_folder, size, sha256, blob_key, mime_type, version,
-	created_at, modified_at, created_by, modified_by`
+const itemColumns = `items.id, items.drive_id, COALESCE(items.parent_id, ''), items.name, items.is_folder, items.size,
+	items.sha256, items.blob_key, items.mime_type, items.version, items.created_at, items.modified_at, items.created_by, items.modified_by`
 
 func scanItem(sc interface{ Scan(...any) error }, extra ...any) (*gatehouse.Item, error) {
 	var it gatehouse.Item
@@ -59,37 +59,53 @@ func (s *Store) Drive(ctx context.Context, id string) (*gatehouse.Drive, error) 
 	return scanDrive(s.queryRow(ctx, `SELECT id, owner_id, root_id, created_at FROM drives WHERE id = ?`, id))
 }
 
+// querier reads inside a transaction or, through reader, outside one.
 type querier interface {
-	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, q string, args ...any) (*sql.Rows, error)
+	queryRow(q string, args ...any) *sql.Row
+	query(q string, args ...any) (*sql.Rows, error)
 }
 
-// item loads an item of a drive, with its parent path. Returns ENOTFOUND.
-func (s *Store) item(ctx context.Context, q querier, driveID, id string) (*gatehouse.Item, error) {
-	it, err := scanItem(q.QueryRowContext(ctx, s.rebind(`SELECT `+itemColumns+` FROM items WHERE id = ? AND drive_id = ?`), id, driveID))
+type reader struct {
+	s   *Store
+	ctx context.Context
+}
+
+func (r reader) queryRow(q string, args ...any) *sql.Row { return r.s.queryRow(r.ctx, q, args...) }
+func (r reader) query(q string, args ...any) (*sql.Rows, error) {
+	return r.s.query(r.ctx, q, args...)
+}
+
+// item loads an item of a drive, with its parent path, and the drive's
+// owner. Returns ENOTFOUND.
+func (s *Store) item(q querier, driveID, id string) (*gatehouse.Item, string, error) {
+	var rootID, ownerID string
+	it, err := scanItem(q.queryRow(`SELECT `+itemColumns+`, d.root_id, d.owner_id FROM items JOIN drives d ON d.id = items.drive_id
+		WHERE items.id = ? AND items.drive_id = ?`, id, driveID), &rootID, &ownerID)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("The item")
+		return nil, "", notFound("The item")
 	} else if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	if it.ParentPath, err = s.folderPath(ctx, q, it.ParentID); err != nil {
-		return nil, err
-	}
-	if it.IsFolder {
-		if err := q.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM items WHERE parent_id = ?`), id).Scan(&it.ChildCount); err != nil {
-			return nil, err
+	if it.ParentID != rootID { // items at the top need no walk up the tree
+		if it.ParentPath, err = s.folderPath(q, it.ParentID); err != nil {
+			return nil, "", err
 		}
 	}
-	return it, nil
+	if it.IsFolder {
+		if err := q.queryRow(`SELECT COUNT(*) FROM items WHERE parent_id = ?`, id).Scan(&it.ChildCount); err != nil {
+			return nil, "", err
+		}
+	}
+	return it, ownerID, nil
 }
 
 // ancestors returns the ids and names from the root down to id.
-func (s *Store) ancestors(ctx context.Context, q querier, id string) (ids, names []string, err error) {
-	rows, err := q.QueryContext(ctx, s.rebind(`WITH RECURSIVE anc (id, parent_id, name, depth) AS (
+func (s *Store) ancestors(q querier, id string) (ids, names []string, err error) {
+	rows, err := q.query(`WITH RECURSIVE anc (id, parent_id, name, depth) AS (
 			SELECT id, parent_id, name, 0 FROM items WHERE id = ?
 			UNION ALL
 			SELECT i.id, i.parent_id, i.name, a.depth + 1 FROM items i JOIN anc a ON i.id = a.parent_id
-		) SELECT id, name FROM anc ORDER BY depth DESC`), id)
+		) SELECT id, name FROM anc ORDER BY depth DESC`, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -105,11 +121,11 @@ func (s *Store) ancestors(ctx context.Context, q querier, id string) (ids, names
 }
 
 // folderPath returns "/a/b" for folder id ("" for the root or no folder).
-func (s *Store) folderPath(ctx context.Context, q querier, id string) (string, error) {
+func (s *Store) folderPath(q querier, id string) (string, error) {
 	if id == "" {
 		return "", nil
 	}
-	_, names, err := s.ancestors(ctx, q, id)
+	_, names, err := s.ancestors(q, id)
 	if err != nil || len(names) <= 1 {
 		return "", err
 	}
@@ -118,12 +134,23 @@ func (s *Store) folderPath(ctx context.Context, q querier, id string) (string, e
 
 // Item returns an item of a drive. Returns ENOTFOUND.
 func (s *Store) Item(ctx context.Context, driveID, id string) (*gatehouse.Item, error) {
-	return s.item(ctx, s.read, driveID, id)
+	it, _, err := s.item(reader{s, ctx}, driveID, id)
+	return it, err
+}
+
+// OwnedItem returns an item of a drive that userID owns; any other drive's
+// item is ENOTFOUND, as if it did not exist.
+func (s *Store) OwnedItem(ctx context.Context, userID, driveID, id string) (*gatehouse.Item, error) {
+	it, owner, err := s.item(reader{s, ctx}, driveID, id)
+	if err == nil && owner != userID {
+		return nil, notFound("The item")
+	}
+	return it, err
 }
 
 // Breadcrumbs returns the folders from the root down to and including id.
 func (s *Store) Breadcrumbs(ctx context.Context, driveID, id string) ([]*gatehouse.Item, error) {
-	ids, _, err := s.ancestors(ctx, s.read, id)
+	ids, _, err := s.ancestors(reader{s, ctx}, id)
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +238,7 @@ func (s *Store) itemRecord(op string, a gatehouse.Actor, it *gatehouse.Item) *ga
 
 // parentFolder loads the folder that will hold a new or moved item.
 func (tx *Tx) parentFolder(driveID, id string) (*gatehouse.Item, error) {
-	p, err := tx.s.item(tx.ctx, tx, driveID, id)
+	p, _, err := tx.s.item(tx, driveID, id)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
 		return nil, notFound("The parent folder")
 	} else if err != nil {
@@ -368,7 +395,7 @@ func (s *Store) UpdateItem(ctx context.Context, by gatehouse.Actor, driveID, id 
 		return nil, err
 	}
 	defer tx.Rollback()
-	it, err := s.item(ctx, tx, driveID, id)
+	it, _, err := s.item(tx, driveID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -383,7 +410,7 @@ func (s *Store) UpdateItem(ctx context.Context, by gatehouse.Actor, driveID, id 
 		if err != nil {
 			return nil, err
 		}
-		ids, _, err := s.ancestors(ctx, tx, parent.ID)
+		ids, _, err := s.ancestors(tx, parent.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -445,7 +472,7 @@ func (s *Store) DeleteItem(ctx context.Context, by gatehouse.Actor, driveID, id 
 		return err
 	}
 	defer tx.Rollback()
-	it, err := s.item(ctx, tx, driveID, id)
+	it, _, err := s.item(tx, driveID, id)
 	if err != nil {
 		return err
 	}
@@ -526,17 +553,17 @@ func (s *Store) OpenContent(it *gatehouse.Item) (io.ReadSeekCloser, error) {
 }
 
 // RecordAccess appends an access record (FileAccessed, FileDownloaded) for
-// an item.
+// an item and returns once it is committed.
 func (s *Store) RecordAccess(ctx context.Context, by gatehouse.Actor, op string, it *gatehouse.Item, sharingID string) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
 	r := s.itemRecord(op, by, it)
 	r.UniqueSharingID = sharingID
-	if err := tx.audit(r); err != nil {
-		return err
+	req := accessReq{rec: r, done: make(chan error, 1)}
+	select {
+	case s.access <- req:
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	return tx.Commit()
+	// Once queued the record will be written; wait for it even if the
+	// client leaves, so the answer matches the log.
+	return <-req.done
 }

@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -31,6 +32,11 @@ type Store struct {
 	write    *sql.DB // transactions that change state
 	postgres bool
 	blobs    *blob.Store
+
+	access     chan accessReq // see accessWriter
+	accessDone chan struct{}
+	stmts      sync.Map
+	preparing  sync.Map // write statements being cached // query text → *sql.Stmt on read or write; parsing dominates small queries
 
 	// Now is the clock; tests replace it to jump ahead instead of sleeping.
 	Now func() time.Time
@@ -56,7 +62,7 @@ func Open(ctx context.Context, dsn string, blobs *blob.Store) (*Store, error) {
 			path = abs
 		}
 		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)", "mmap_size(1073741824)"} {
 			q.Add("_pragma", p)
 		}
 		// One writer connection whose transactions begin IMMEDIATE: SQLite
@@ -84,11 +90,18 @@ func Open(ctx context.Context, dsn string, blobs *blob.Store) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
+	s.access, s.accessDone = make(chan accessReq, 1024), make(chan struct{})
+	go s.accessWriter()
 	return s, nil
 }
 
 // Close closes the database connections.
 func (s *Store) Close() error {
+	if s.access != nil {
+		close(s.access)
+		<-s.accessDone
+	}
+	s.stmts.Range(func(k, v any) bool { v.(*sql.Stmt).Close(); return true })
 	err := s.write.Close()
 	if s.read != s.write {
 		if e := s.read.Close(); err == nil {
@@ -183,6 +196,7 @@ type Tx struct {
 	now time.Time
 
 	headLoaded bool
+	headDirty  bool
 	headSeq    int64
 	headHash   string
 }
@@ -196,24 +210,83 @@ func (s *Store) begin(ctx context.Context) (*Tx, error) {
 	return &Tx{Tx: tx, s: s, ctx: ctx, now: s.Now().UTC().Truncate(time.Microsecond)}, nil
 }
 
+// stmt returns q prepared on db, preparing it once per process. The set of
+// query texts is fixed by the code, so the cache stays small.
+func (s *Store) stmt(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, error) {
+	key := q
+	if db == s.write && s.write != s.read {
+		key = "w:" + q
+	}
+	if st, ok := s.stmts.Load(key); ok {
+		return st.(*sql.Stmt), nil
+	}
+	st, err := db.PrepareContext(ctx, s.rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	if prev, loaded := s.stmts.LoadOrStore(key, st); loaded {
+		st.Close()
+		return prev.(*sql.Stmt), nil
+	}
+	return st, nil
+}
+
+// stmt returns q prepared for this transaction's connection. A statement
+// not yet cached is prepared on the transaction alone, and cached in the
+// background: preparing on the pool needs a connection, and SQLite's only
+// writer connection is the one this transaction holds.
+func (tx *Tx) stmt(q string) (*sql.Stmt, error) {
+	key := q
+	if tx.s.write != tx.s.read {
+		key = "w:" + q
+	}
+	if st, ok := tx.s.stmts.Load(key); ok {
+		return tx.StmtContext(tx.ctx, st.(*sql.Stmt)), nil
+	}
+	if _, loaded := tx.s.preparing.LoadOrStore(key, true); !loaded {
+		go tx.s.stmt(context.Background(), tx.s.write, q)
+	}
+	return tx.PrepareContext(tx.ctx, tx.s.rebind(q))
+}
+
 func (tx *Tx) exec(q string, args ...any) (sql.Result, error) {
-	return tx.ExecContext(tx.ctx, tx.s.rebind(q), args...)
+	st, err := tx.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(tx.ctx, args...)
 }
 
 func (tx *Tx) query(q string, args ...any) (*sql.Rows, error) {
-	return tx.QueryContext(tx.ctx, tx.s.rebind(q), args...)
+	st, err := tx.stmt(q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(tx.ctx, args...)
 }
 
 func (tx *Tx) queryRow(q string, args ...any) *sql.Row {
-	return tx.QueryRowContext(tx.ctx, tx.s.rebind(q), args...)
+	st, err := tx.stmt(q)
+	if err != nil {
+		return tx.QueryRowContext(tx.ctx, tx.s.rebind(q), args...) // reports err on Scan
+	}
+	return st.QueryRowContext(tx.ctx, args...)
 }
 
 func (s *Store) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
-	return s.read.QueryContext(ctx, s.rebind(q), args...)
+	st, err := s.stmt(ctx, s.read, q)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
 }
 
 func (s *Store) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
-	return s.read.QueryRowContext(ctx, s.rebind(q), args...)
+	st, err := s.stmt(ctx, s.read, q)
+	if err != nil {
+		return s.read.QueryRowContext(ctx, s.rebind(q), args...) // reports err on Scan
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 // micros and fromMicros convert times to and from their column encoding.

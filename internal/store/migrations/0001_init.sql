@@ -73,7 +73,7 @@ CREATE INDEX item_versions_item ON item_versions (item_id);
 
 CREATE TABLE audit_records (
     seq                       BIGINT PRIMARY KEY,
-    id                        TEXT NOT NULL UNIQUE,
+    id                        TEXT NOT NULL,
     creation_time             BIGINT NOT NULL,
     operation                 TEXT NOT NULL,
     user_id                   TEXT NOT NULL,
