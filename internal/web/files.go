@@ -1,0 +1,366 @@
+package web
+
+import (
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"gatehouse"
+	"gatehouse/internal/httpx"
+	"gatehouse/internal/store"
+)
+
+// folderPageSize is how many children one page of a folder lists.
+const folderPageSize = 500
+
+type folderData struct {
+	base
+	Drive     *gatehouse.Drive
+	Folder    *gatehouse.Item
+	Crumbs    []*gatehouse.Item // from the root down to the folder
+	Items     []*gatehouse.Item // folders first, then files, each by name
+	More      string            // address of the next page, if any
+	MaxUpload int64
+	NewName   string // the new-folder field, kept after an error
+}
+
+// ownDrive returns the signed-in user's personal drive. Only its items are
+// reachable from the UI; any other id is not found.
+func (h *Handler) ownDrive(r *http.Request) (*gatehouse.Drive, error) {
+	return h.store.DriveByOwner(r.Context(), userFrom(r).ID)
+}
+
+// folderURL is the page of a folder; the root is /files.
+func folderURL(d *gatehouse.Drive, id string) string {
+	if id == "" || id == d.RootID {
+		return "/files"
+	}
+	return "/files/" + url.PathEscape(id)
+}
+
+// folder shows a folder of the user's drive: /files is the root.
+func (h *Handler) folder(w http.ResponseWriter, r *http.Request) {
+	d, err := h.ownDrive(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.showFolder(w, r, d, r.PathValue("id"), http.StatusOK, "")
+}
+
+// showFolder renders a folder with an optional error, the answer to a GET
+// and to a form that failed.
+func (h *Handler) showFolder(w http.ResponseWriter, r *http.Request, d *gatehouse.Drive, id string, status int, errMsg string) {
+	if id == "" {
+		id = d.RootID
+	}
+	ctx := r.Context()
+	var after *store.ChildCursor
+	if a := r.URL.Query().Get("after"); a != "" && r.Method == http.MethodGet {
+		after = decodeChildCursor(a)
+	}
+	items, next, err := h.store.Children(ctx, d.ID, id, after, folderPageSize)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	crumbs, err := h.store.Breadcrumbs(ctx, d.ID, id)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// Folders first; the store already sorts each kind by name.
+	slices.SortStableFunc(items, func(a, b *gatehouse.Item) int {
+		switch {
+		case a.IsFolder == b.IsFolder:
+			return 0
+		case a.IsFolder:
+			return -1
+		}
+		return 1
+	})
+	data := &folderData{base: h.base(w, r, "My files"), Drive: d, Folder: crumbs[len(crumbs)-1], Crumbs: crumbs,
+		Items: items, MaxUpload: h.cfg.MaxUpload}
+	if len(crumbs) > 1 {
+		data.Title = data.Folder.Name
+	}
+	data.Section, data.Error = "files", errMsg
+	if next != nil {
+		data.More = folderURL(d, id) + "?after=" + encodeChildCursor(next)
+	}
+	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/folder") {
+		data.NewName = r.PostFormValue("name")
+	}
+	h.render(w, r, status, "files", data)
+}
+
+// The cursor of a folder page is the name key and id of its last child.
+// Names hold no control characters, so a NUL separates them.
+func encodeChildCursor(c *store.ChildCursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(c.NameKey + "\x00" + c.ID))
+}
+
+func decodeChildCursor(s string) *store.ChildCursor {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return nil
+	}
+	k, id, ok := strings.Cut(string(b), "\x00")
+	if !ok {
+		return nil
+	}
+	return &store.ChildCursor{NameKey: k, ID: id}
+}
+
+// formFailed renders the folder again with the store's message, or an error
+// page when the folder itself is the problem.
+func (h *Handler) formFailed(w http.ResponseWriter, r *http.Request, d *gatehouse.Drive, folderID string, err error) {
+	code := gatehouse.ErrorCode(err)
+	if code == gatehouse.EINTERNAL {
+		h.fail(w, r, err)
+		return
+	}
+	httpx.LogError(r, err)
+	h.showFolder(w, r, d, folderID, httpx.Status(code), gatehouse.ErrorMessage(err))
+}
+
+func (h *Handler) createFolder(w http.ResponseWriter, r *http.Request) {
+	d, err := h.ownDrive(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	it, err := h.store.CreateFolder(r.Context(), actor(r), d.ID, id, strings.TrimSpace(r.PostFormValue("name")))
+	if err != nil {
+		h.formFailed(w, r, d, id, err)
+		return
+	}
+	setFlash(w, r, fmt.Sprintf("Created the folder “%s”.", it.Name))
+	redirect(w, r, folderURL(d, id))
+}
+
+// uploadSlack is room in an upload body for the form fields and the headers
+// of the parts around the files.
+const uploadSlack = 1 << 20
+
+// upload stores the files of a multipart form. The body is read as a stream:
+// the CSRF token is the first part and is checked before any file is read,
+// and each file goes straight to the content store.
+//
+// app.js sends the same form with XMLHttpRequest and Accept:
+// application/json; it gets JSON with the address to go to instead of a
+// redirect, so that the flash message survives until that page.
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
+	wantJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
+	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload+uploadSlack)
+	headerOK := r.Header.Get(httpx.CSRFHeader) != "" && httpx.CSRFValid(r, r.Header.Get(httpx.CSRFHeader))
+	mr, err := r.MultipartReader()
+	if err != nil && !headerOK {
+		h.forbiddenForm(w, r)
+		return
+	}
+	var part io.Reader
+	var name, fileName string
+	next := func() error {
+		p, err := mr.NextPart()
+		if err != nil {
+			return err
+		}
+		part, name, fileName = p, p.FormName(), p.FileName()
+		return nil
+	}
+	if err == nil {
+		err = next()
+	}
+	if !headerOK {
+		if err != nil || name != httpx.CSRFField {
+			h.forbiddenForm(w, r)
+			return
+		}
+		tok, _ := io.ReadAll(io.LimitReader(part, 256))
+		if !httpx.CSRFValid(r, string(tok)) {
+			h.forbiddenForm(w, r)
+			return
+		}
+		err = next()
+	}
+
+	d, derr := h.ownDrive(r)
+	if derr != nil {
+		h.fail(w, r, derr)
+		return
+	}
+	id := r.PathValue("id")
+	if f, ferr := h.store.Item(r.Context(), d.ID, id); ferr != nil {
+		h.fail(w, r, ferr)
+		return
+	} else if !f.IsFolder {
+		h.fail(w, r, gatehouse.Errorf(gatehouse.EINVALID, "%q is a file, not a folder.", f.Name))
+		return
+	}
+	var names []string
+	var storeErr error
+	for ; err == nil; err = next() {
+		if name != "file" || fileName == "" {
+			continue // the CSRF field again, or an empty file input
+		}
+		it, _, perr := h.store.PutFile(r.Context(), actor(r), d.ID, id, fileName, part, h.cfg.MaxUpload)
+		if perr != nil {
+			storeErr = perr
+			break
+		}
+		names = append(names, it.Name)
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case storeErr != nil:
+		err = storeErr
+	case errors.Is(err, io.EOF):
+		err = nil
+		if len(names) == 0 {
+			err = gatehouse.Errorf(gatehouse.EINVALID, "Choose one or more files to upload.")
+		}
+	case errors.As(err, &mbe):
+		err = gatehouse.Errorf(gatehouse.ETOOLARGE, "The upload is larger than the limit of %d MiB.", h.cfg.MaxUpload>>20)
+	default:
+		// A broken multipart stream is the client's doing, not ours.
+		err = gatehouse.Errorf(gatehouse.EINVALID, "The upload was cut off or is not a valid form. Please try again.")
+	}
+	if err != nil {
+		if len(names) > 0 {
+			// Say what did arrive; the original error goes to the log.
+			httpx.LogError(r, err)
+			err = gatehouse.Errorf(gatehouse.ErrorCode(err), "%s %s", uploadedMessage(names), gatehouse.ErrorMessage(err))
+		}
+		if wantJSON {
+			httpx.LogError(r, err)
+			httpx.WriteJSON(w, httpx.Status(gatehouse.ErrorCode(err)), map[string]string{"error": gatehouse.ErrorMessage(err)})
+			return
+		}
+		h.formFailed(w, r, d, id, err)
+		return
+	}
+	setFlash(w, r, uploadedMessage(names))
+	if wantJSON {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"location": folderURL(d, id)})
+		return
+	}
+	redirect(w, r, folderURL(d, id))
+}
+
+func uploadedMessage(names []string) string {
+	switch len(names) {
+	case 0:
+		return ""
+	case 1:
+		return fmt.Sprintf("Uploaded “%s”.", names[0])
+	}
+	return fmt.Sprintf("Uploaded %d files.", len(names))
+}
+
+// ownItem loads an item of the user's drive from the path.
+func (h *Handler) ownItem(r *http.Request) (*gatehouse.Drive, *gatehouse.Item, error) {
+	d, err := h.ownDrive(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	it, err := h.store.Item(r.Context(), d.ID, r.PathValue("id"))
+	return d, it, err
+}
+
+func (h *Handler) rename(w http.ResponseWriter, r *http.Request) {
+	d, it, err := h.ownItem(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	name := strings.TrimSpace(r.PostFormValue("name"))
+	if _, err := h.store.UpdateItem(r.Context(), actor(r), d.ID, it.ID, store.ItemUpdate{Name: &name}); err != nil {
+		h.formFailed(w, r, d, it.ParentID, err)
+		return
+	}
+	if name != it.Name {
+		setFlash(w, r, fmt.Sprintf("Renamed “%s” to “%s”.", it.Name, name))
+	}
+	redirect(w, r, folderURL(d, it.ParentID))
+}
+
+func (h *Handler) deleteItem(w http.ResponseWriter, r *http.Request) {
+	d, it, err := h.ownItem(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.store.DeleteItem(r.Context(), actor(r), d.ID, it.ID); err != nil {
+		h.formFailed(w, r, d, it.ParentID, err)
+		return
+	}
+	setFlash(w, r, fmt.Sprintf("Deleted “%s”.", it.Name))
+	redirect(w, r, folderURL(d, it.ParentID))
+}
+
+// download sends a file as an attachment, after recording the download.
+func (h *Handler) download(w http.ResponseWriter, r *http.Request) {
+	_, it, err := h.ownItem(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if it.IsFolder {
+		h.fail(w, r, gatehouse.Errorf(gatehouse.EINVALID, "“%s” is a folder; open it to download its files.", it.Name))
+		return
+	}
+	f, err := h.store.OpenContent(it)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	defer f.Close()
+	// No record, no content: the audit log must see every download.
+	if r.Method != http.MethodHead {
+		if err := h.store.RecordAccess(r.Context(), actor(r), gatehouse.OpFileDownloaded, it, ""); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	hd := w.Header()
+	ct := it.MimeType
+	if ct == "" {
+		ct = "application/octet-stream"
+	}
+	hd.Set("Content-Type", ct)
+	hd.Set("Content-Disposition", contentDisposition(it.Name))
+	hd.Set("X-Content-Type-Options", "nosniff")
+	// Should a browser render it anyway, the content runs with no rights.
+	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	hd.Set("ETag", it.ETag())
+	hd.Set("Cache-Control", "private, no-store")
+	http.ServeContent(w, r, "", it.ModifiedAt, f)
+}
+
+// contentDisposition makes an attachment header with the name in UTF-8
+// (RFC 6266 and 8187) and an ASCII fallback for old clients.
+func contentDisposition(name string) string {
+	var ascii, enc strings.Builder
+	for _, c := range name {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '%' {
+			ascii.WriteByte('_')
+		} else {
+			ascii.WriteRune(c)
+		}
+	}
+	for _, b := range []byte(name) {
+		if 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || strings.IndexByte("!#$&+-.^_`|~", b) >= 0 {
+			enc.WriteByte(b)
+		} else {
+			fmt.Fprintf(&enc, "%%%02X", b)
+		}
+	}
+	return `attachment; filename="` + ascii.String() + `"; filename*=UTF-8''` + enc.String()
+}

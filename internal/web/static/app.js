@@ -1,0 +1,99 @@
+// Gatehouse: small enhancements. Every page works without this file.
+(function () {
+  'use strict';
+
+  // Ask before a destructive form is sent.
+  document.addEventListener('submit', function (e) {
+    var msg = e.target.getAttribute('data-confirm');
+    if (msg && !window.confirm(msg)) {
+      e.preventDefault();
+    }
+  });
+
+  // Show times in the reader's own time zone.
+  document.querySelectorAll('time[data-local]').forEach(function (el) {
+    var d = new Date(el.getAttribute('datetime'));
+    if (!isNaN(d.getTime())) {
+      el.title = el.textContent;
+      el.textContent = d.toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+    }
+  });
+
+  // Upload with a progress bar. The server answers this request with JSON
+  // that says which page to show next.
+  var form = document.getElementById('upload-form');
+  if (!form || !window.FormData || !window.XMLHttpRequest) {
+    return;
+  }
+  var input = form.querySelector('input[type="file"]');
+  var bar = document.getElementById('upload-progress');
+  var status = document.getElementById('upload-status');
+  var button = form.querySelector('button[type="submit"]');
+  var max = Number(form.getAttribute('data-max-upload')) || 0;
+
+  function say(text, isError) {
+    status.textContent = text;
+    status.classList.toggle('error', !!isError);
+  }
+
+  function finish(text) {
+    bar.hidden = true;
+    button.disabled = false;
+    say(text, true);
+  }
+
+  form.addEventListener('submit', function (e) {
+    if (e.defaultPrevented) {
+      return;
+    }
+    e.preventDefault();
+    var files = input.files;
+    if (!files || files.length === 0) {
+      say('Choose one or more files to upload.', true);
+      return;
+    }
+    for (var i = 0; i < files.length; i++) {
+      if (max > 0 && files[i].size > max) {
+        say('“' + files[i].name + '” is larger than the limit of ' + Math.floor(max / 1048576) + ' MiB.', true);
+        return;
+      }
+    }
+    var xhr = new XMLHttpRequest();
+    xhr.open('POST', form.action);
+    xhr.setRequestHeader('X-CSRF-Token', form.elements.csrf.value);
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.upload.onprogress = function (ev) {
+      if (ev.lengthComputable && ev.total > 0) {
+        bar.max = ev.total;
+        bar.value = ev.loaded;
+        say('Uploading… ' + Math.floor(100 * ev.loaded / ev.total) + '%');
+      }
+    };
+    xhr.onload = function () {
+      var body = null;
+      try {
+        body = JSON.parse(xhr.responseText);
+      } catch (err) {
+        body = null;
+      }
+      if (xhr.status >= 200 && xhr.status < 300 && body && body.location) {
+        say('Upload complete.');
+        window.location.assign(body.location);
+        return;
+      }
+      if (xhr.status === 403 && !body) {
+        finish('The page has expired. Reload it and try again.');
+        return;
+      }
+      finish((body && body.error) || 'The upload failed (status ' + xhr.status + '). Reload the page and try again.');
+    };
+    xhr.onerror = function () {
+      finish('The upload failed. Check your connection and try again.');
+    };
+    bar.removeAttribute('value');
+    bar.hidden = false;
+    button.disabled = true;
+    say('Uploading…');
+    xhr.send(new FormData(form));
+  });
+})();
