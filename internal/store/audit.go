@@ -199,8 +199,13 @@ func (s *Store) VerifyAudit(ctx context.Context) (int64, *ChainBreak, error) {
 			break
 		}
 	}
-	if want-1 != headSeq || prev != headHash {
-		return n, &ChainBreak{Seq: want, Reason: fmt.Sprintf("the chain ends at record %d but its head says %d", want-1, headSeq)}, nil
+	switch {
+	case headSeq > want-1:
+		return n, &ChainBreak{Seq: want, Reason: fmt.Sprintf("records %d to %d are missing at the end of the chain", want, headSeq)}, nil
+	case headSeq < want-1:
+		return n, &ChainBreak{Seq: headSeq + 1, Reason: fmt.Sprintf("the chain head says %d records but there are %d", headSeq, want-1)}, nil
+	case prev != headHash:
+		return n, &ChainBreak{Seq: want - 1, Reason: "the last record does not match the chain head"}, nil
 	}
 	return n, nil, nil
 }
@@ -240,14 +245,14 @@ type accessReq struct {
 // goes on only after its record is durable. Under load this turns N write
 // transactions into one without losing the rule "no access without its
 // record".
-func (s *Store) accessWriter() {
+func (s *Store) accessWriter(queue <-chan accessReq) {
 	defer close(s.accessDone)
-	for req := range s.access {
+	for req := range queue {
 		batch := []accessReq{req}
 	drain:
 		for len(batch) < 256 {
 			select {
-			case r, ok := <-s.access:
+			case r, ok := <-queue:
 				if !ok {
 					break drain
 				}

@@ -483,6 +483,10 @@ func (s *Store) DeleteItem(ctx context.Context, by gatehouse.Actor, driveID, id 
 	if err != nil {
 		return err
 	}
+	// Links on what goes away end first, each with its records.
+	if err := tx.deleteLinksIn(by, id); err != nil {
+		return err
+	}
 	if _, err := tx.exec(subtree+` DELETE FROM item_versions WHERE item_id IN (SELECT id FROM sub)`, id); err != nil {
 		return err
 	}
@@ -558,9 +562,16 @@ func (s *Store) RecordAccess(ctx context.Context, by gatehouse.Actor, op string,
 	r := s.itemRecord(op, by, it)
 	r.UniqueSharingID = sharingID
 	req := accessReq{rec: r, done: make(chan error, 1)}
+	s.accessMu.RLock()
+	if s.access == nil {
+		s.accessMu.RUnlock()
+		return errors.New("store: closed")
+	}
 	select {
 	case s.access <- req:
+		s.accessMu.RUnlock()
 	case <-ctx.Done():
+		s.accessMu.RUnlock()
 		return ctx.Err()
 	}
 	// Once queued the record will be written; wait for it even if the

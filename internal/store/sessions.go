@@ -33,11 +33,11 @@ func (s *Store) Login(ctx context.Context, email, password, ip, ua string) (*gat
 		return nil, "", errBadLogin
 	}
 	keys := []string{"email:" + email, "ip:" + ip}
-	now := s.Now()
-	if blocked, err := s.loginBlocked(ctx, keys, now); err != nil {
+	// Charge the attempt as a failure before checking the password, in one
+	// transaction with the block check: parallel guesses each see the ones
+	// before them, and the slow hash runs outside any lock.
+	if err := s.chargeLogin(ctx, keys); err != nil {
 		return nil, "", err
-	} else if blocked {
-		return nil, "", gatehouse.Errorf(gatehouse.ETOOMANY, "Too many failed sign-ins. Wait a minute and try again.")
 	}
 	var hash string
 	u, err := scanUser(s.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
@@ -56,11 +56,6 @@ func (s *Store) Login(ctx context.Context, email, password, ip, ua string) (*gat
 	defer tx.Rollback()
 	actor := gatehouse.Actor{Email: email, UserType: gatehouse.UserTypeMember, ClientIP: ip, UserAgent: ua}
 	if !ok {
-		for _, k := range keys {
-			if err := tx.loginFailed(k); err != nil {
-				return nil, "", err
-			}
-		}
 		r := actorRecord(gatehouse.OpUserLoginFailed, actor)
 		r.ResultStatus = "Failed"
 		if err := tx.audit(r); err != nil {
@@ -71,7 +66,11 @@ func (s *Store) Login(ctx context.Context, email, password, ip, ua string) (*gat
 		}
 		return nil, "", errBadLogin
 	}
+	// Success clears the address's count and refunds the client's charge.
 	if _, err := tx.exec(`DELETE FROM login_attempts WHERE key = ?`, keys[0]); err != nil {
+		return nil, "", err
+	}
+	if _, err := tx.exec(`UPDATE login_attempts SET failures = failures - 1 WHERE key = ? AND failures > 0`, keys[1]); err != nil {
 		return nil, "", err
 	}
 	secret, err := tx.createSession(u.ID, SessionTTL)
@@ -85,18 +84,30 @@ func (s *Store) Login(ctx context.Context, email, password, ip, ua string) (*gat
 	return u, secret, tx.Commit()
 }
 
-func (s *Store) loginBlocked(ctx context.Context, keys []string, now time.Time) (bool, error) {
+// chargeLogin refuses with ETOOMANY while a key is blocked, and otherwise
+// counts the attempt against every key.
+func (s *Store) chargeLogin(ctx context.Context, keys []string) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
 	for _, k := range keys {
 		var until int64
-		err := s.queryRow(ctx, `SELECT blocked_until FROM login_attempts WHERE key = ?`, k).Scan(&until)
+		err := tx.queryRow(`SELECT blocked_until FROM login_attempts WHERE key = ?`, k).Scan(&until)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return false, err
+			return err
 		}
-		if until > micros(now) {
-			return true, nil
+		if until > micros(tx.now) {
+			return gatehouse.Errorf(gatehouse.ETOOMANY, "Too many failed sign-ins. Wait a minute and try again.")
 		}
 	}
-	return false, nil
+	for _, k := range keys {
+		if err := tx.loginFailed(k); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 func (tx *Tx) loginFailed(key string) error {

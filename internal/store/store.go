@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
@@ -33,10 +34,17 @@ type Store struct {
 	postgres bool
 	blobs    *blob.Store
 
-	access     chan accessReq // see accessWriter
+	accessMu   sync.RWMutex   // guards access against Close
+	access     chan accessReq // see accessWriter; nil once closed
 	accessDone chan struct{}
 	stmts      sync.Map
 	preparing  sync.Map // write statements being cached // query text → *sql.Stmt on read or write; parsing dominates small queries
+
+	codeKey    atomic.Pointer[[]byte]
+	outboxWake chan struct{}
+
+	// MailFrom is the sender of every message.
+	MailFrom string
 
 	// Now is the clock; tests replace it to jump ahead instead of sleeping.
 	Now func() time.Time
@@ -47,7 +55,7 @@ type Store struct {
 // Open connects to dsn, which is a postgres:// URL or a SQLite file path, and
 // applies pending migrations.
 func Open(ctx context.Context, dsn string, blobs *blob.Store) (*Store, error) {
-	s := &Store{blobs: blobs, Now: time.Now}
+	s := &Store{blobs: blobs, Now: time.Now, outboxWake: make(chan struct{}, 1), MailFrom: "Gatehouse <gatehouse@localhost>"}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
@@ -91,16 +99,19 @@ func Open(ctx context.Context, dsn string, blobs *blob.Store) (*Store, error) {
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
 	s.access, s.accessDone = make(chan accessReq, 1024), make(chan struct{})
-	go s.accessWriter()
+	go s.accessWriter(s.access)
 	return s, nil
 }
 
 // Close closes the database connections.
 func (s *Store) Close() error {
+	s.accessMu.Lock()
 	if s.access != nil {
 		close(s.access)
+		s.access = nil
 		<-s.accessDone
 	}
+	s.accessMu.Unlock()
 	s.stmts.Range(func(k, v any) bool { v.(*sql.Stmt).Close(); return true })
 	err := s.write.Close()
 	if s.read != s.write {

@@ -1,0 +1,518 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"gatehouse"
+	"gatehouse/internal/mail"
+)
+
+const linkColumns = `id, share_id, token, item_id, drive_id, created_by, scope, role, prevents_download, expires_at, created_at, updated_at`
+
+func scanLink(sc interface{ Scan(...any) error }) (*gatehouse.Link, error) {
+	var l gatehouse.Link
+	var exp, c, u int64
+	if err := sc.Scan(&l.ID, &l.ShareID, &l.Token, &l.ItemID, &l.DriveID, &l.CreatedBy, &l.Scope, &l.Role,
+		&l.PreventsDownload, &exp, &c, &u); err != nil {
+		return nil, err
+	}
+	l.ExpiresAt, l.CreatedAt, l.UpdatedAt = fromMicros(exp), fromMicros(c), fromMicros(u)
+	return &l, nil
+}
+
+// ShareRequest is one invite or createLink call.
+type ShareRequest struct {
+	DriveID, ItemID string
+	Role            string
+	Emails          []string
+	Message         string
+	ExpiresAt       time.Time // zero: never
+	SendInvitation  bool
+}
+
+// Share secures the addresses to the item's specific-people link of the
+// role, creating the link if there is none, and queues the invitations, all
+// in one transaction. Only new recipients are added and audited. It reports
+// whether the link is new. Returns EINVALID or ENOTFOUND.
+func (s *Store) Share(ctx context.Context, by gatehouse.Actor, req ShareRequest) (*gatehouse.Link, bool, error) {
+	emails, err := normalizeEmails(req.Emails)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(req.Message) > gatehouse.MaxShareMessage {
+		return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "The message can be at most %d characters long.", gatehouse.MaxShareMessage)
+	}
+	if req.Role != gatehouse.RoleRead && req.Role != gatehouse.RoleWrite {
+		return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "roles must be [\"read\"] or [\"write\"].")
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	defer tx.Rollback()
+	if !req.ExpiresAt.IsZero() && !req.ExpiresAt.After(tx.now) {
+		return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "The expiration date must be in the future.")
+	}
+	it, _, err := s.item(tx, req.DriveID, req.ItemID)
+	if err != nil {
+		return nil, false, err
+	}
+	if it.ParentID == "" {
+		return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "The root folder cannot be shared; share a folder or file inside it.")
+	}
+	l, err := scanLink(tx.queryRow(`SELECT `+linkColumns+` FROM links WHERE item_id = ? AND role = ? AND scope = ?
+		AND (expires_at = 0 OR expires_at > ?) ORDER BY created_at LIMIT 1`, it.ID, req.Role, gatehouse.ScopeUsers, micros(tx.now)))
+	created := false
+	if errors.Is(err, sql.ErrNoRows) {
+		created = true
+		l = &gatehouse.Link{ID: gatehouse.NewID(), ShareID: gatehouse.NewUUID(), Token: gatehouse.NewSecret(""),
+			ItemID: it.ID, DriveID: it.DriveID, CreatedBy: by.UserID, Scope: gatehouse.ScopeUsers, Role: req.Role,
+			ExpiresAt: req.ExpiresAt, CreatedAt: tx.now, UpdatedAt: tx.now}
+		if _, err := tx.exec(`INSERT INTO links (`+linkColumns+`, token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			l.ID, l.ShareID, l.Token, l.ItemID, l.DriveID, l.CreatedBy, l.Scope, l.Role, l.PreventsDownload,
+			micros(l.ExpiresAt), micros(tx.now), micros(tx.now), hashSecret(l.Token)); err != nil {
+			return nil, false, err
+		}
+		r := s.linkRecord(gatehouse.OpSecureLinkCreated, by, it, l)
+		r.EventData = gatehouse.EventData(map[string]any{"role": l.Role, "scope": l.Scope, "expirationDateTime": timeOrEmpty(l.ExpiresAt)})
+		if err := tx.audit(r); err != nil {
+			return nil, false, err
+		}
+	} else if err != nil {
+		return nil, false, err
+	}
+	if err := tx.addRecipients(l, it, by, emails, req); err != nil {
+		return nil, false, err
+	}
+	if l.Recipients, err = tx.recipients(l.ID); err != nil {
+		return nil, false, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, false, err
+	}
+	s.wakeOutbox()
+	return l, created, nil
+}
+
+func timeOrEmpty(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func normalizeEmails(in []string) ([]string, error) {
+	if len(in) == 0 {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "Add at least one recipient.")
+	}
+	if len(in) > gatehouse.MaxRecipientsPerCall {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "At most %d recipients can be added at once.", gatehouse.MaxRecipientsPerCall)
+	}
+	seen := map[string]bool{}
+	var out []string
+	for _, e := range in {
+		n, err := gatehouse.NormalizeEmail(e)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[n] {
+			seen[n] = true
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
+// linkRecord starts an audit record about a link on an item.
+func (s *Store) linkRecord(op string, by gatehouse.Actor, it *gatehouse.Item, l *gatehouse.Link) *gatehouse.Record {
+	r := s.itemRecord(op, by, it)
+	r.UniqueSharingID = l.ShareID
+	return r
+}
+
+func (tx *Tx) addRecipients(l *gatehouse.Link, it *gatehouse.Item, by gatehouse.Actor, emails []string, req ShareRequest) error {
+	var sharerName string
+	if by.UserID != "" {
+		if err := tx.queryRow(`SELECT display_name FROM users WHERE id = ?`, by.UserID).Scan(&sharerName); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+	}
+	for _, email := range emails {
+		res, err := tx.exec(`INSERT INTO link_recipients (link_id, email, added_at, added_by) VALUES (?, ?, ?, ?)
+			ON CONFLICT (link_id, email) DO NOTHING`, l.ID, email, micros(tx.now), by.UserID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			continue // already secured to the link: nothing to record or send
+		}
+		userType := ""
+		if err := tx.queryRow(`SELECT user_type FROM users WHERE email = ?`, email).Scan(&userType); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		rcp := gatehouse.Recipient{Email: email, UserType: userType}
+		r := tx.s.linkRecord(gatehouse.OpAddedToSecureLink, by, it, l)
+		r.TargetUserOrGroupName, r.TargetUserOrGroupType = email, targetType(rcp)
+		r.EventData = gatehouse.EventData(map[string]any{"isExternal": rcp.External(), "role": l.Role})
+		if err := tx.audit(r); err != nil {
+			return err
+		}
+		if req.SendInvitation {
+			inv := mail.Invitation{SharerName: sharerName, SharerEmail: by.Email, ItemName: it.Name, Message: req.Message,
+				LinkURL: tx.s.LinkURL(l), IsFolder: it.IsFolder}
+			if !l.ExpiresAt.IsZero() {
+				exp := l.ExpiresAt
+				inv.ExpiresAt = &exp
+			}
+			subject, text, html, err := mail.RenderInvitation(inv)
+			if err != nil {
+				return err
+			}
+			if err := tx.enqueueMail("invitation", mail.Message{To: email, Subject: subject, Text: text, HTML: html}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// targetType is the TargetUserOrGroupType of a recipient.
+func targetType(r gatehouse.Recipient) string {
+	if r.UserType == "" {
+		return "External"
+	}
+	return r.UserType
+}
+
+// LinkURL is the address a recipient opens: {base-url}/s/{token}.
+func (s *Store) LinkURL(l *gatehouse.Link) string { return s.BaseURL + "/s/" + l.Token }
+
+func (tx *Tx) recipients(linkID string) ([]gatehouse.Recipient, error) {
+	return scanRecipients(tx.query(`SELECT r.email, COALESCE(u.display_name, ''), COALESCE(u.id, ''), COALESCE(u.user_type, ''), r.added_at
+		FROM link_recipients r LEFT JOIN users u ON u.email = r.email WHERE r.link_id = ? ORDER BY r.added_at, r.email`, linkID))
+}
+
+func scanRecipients(rows *sql.Rows, err error) ([]gatehouse.Recipient, error) {
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []gatehouse.Recipient{}
+	for rows.Next() {
+		var r gatehouse.Recipient
+		var at int64
+		if err := rows.Scan(&r.Email, &r.DisplayName, &r.UserID, &r.UserType, &at); err != nil {
+			return nil, err
+		}
+		if r.DisplayName == "" {
+			r.DisplayName = r.Email // ad hoc recipients are known by their address
+		}
+		r.AddedAt = fromMicros(at)
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Links returns the item's links with their recipients.
+func (s *Store) Links(ctx context.Context, driveID, itemID string) ([]*gatehouse.Link, error) {
+	if _, err := s.Item(ctx, driveID, itemID); err != nil {
+		return nil, err
+	}
+	rows, err := s.query(ctx, `SELECT `+linkColumns+` FROM links WHERE item_id = ? ORDER BY created_at`, itemID)
+	if err != nil {
+		return nil, err
+	}
+	var links []*gatehouse.Link
+	for rows.Next() {
+		l, err := scanLink(rows)
+		if err != nil {
+			rows.Close()
+			return nil, err
+		}
+		links = append(links, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for _, l := range links {
+		if l.Recipients, err = s.linkRecipients(ctx, l.ID); err != nil {
+			return nil, err
+		}
+	}
+	return links, nil
+}
+
+func (s *Store) linkRecipients(ctx context.Context, linkID string) ([]gatehouse.Recipient, error) {
+	return scanRecipients(s.query(ctx, `SELECT r.email, COALESCE(u.display_name, ''), COALESCE(u.id, ''), COALESCE(u.user_type, ''), r.added_at
+		FROM link_recipients r LEFT JOIN users u ON u.email = r.email WHERE r.link_id = ? ORDER BY r.added_at, r.email`, linkID))
+}
+
+// Link returns one link of an item. Returns ENOTFOUND.
+func (s *Store) Link(ctx context.Context, driveID, itemID, id string) (*gatehouse.Link, error) {
+	l, err := scanLink(s.queryRow(ctx, `SELECT `+linkColumns+` FROM links WHERE id = ? AND item_id = ? AND drive_id = ?`, id, itemID, driveID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("The permission")
+	} else if err != nil {
+		return nil, err
+	}
+	l.Recipients, err = s.linkRecipients(ctx, l.ID)
+	return l, err
+}
+
+// LinkByShareID returns a link by its UniqueSharingId. Returns ENOTFOUND.
+func (s *Store) LinkByShareID(ctx context.Context, shareID string) (*gatehouse.Link, error) {
+	l, err := scanLink(s.queryRow(ctx, `SELECT `+linkColumns+` FROM links WHERE share_id = ?`, strings.ToLower(shareID)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("The sharing link")
+	} else if err != nil {
+		return nil, err
+	}
+	l.Recipients, err = s.linkRecipients(ctx, l.ID)
+	return l, err
+}
+
+// LinkByToken returns the link a token opens. Unknown and deleted tokens
+// are ENOTFOUND; expired links are EGONE.
+func (s *Store) LinkByToken(ctx context.Context, token string) (*gatehouse.Link, error) {
+	if len(token) < 32 || len(token) > 128 {
+		return nil, notFound("The link")
+	}
+	l, err := scanLink(s.queryRow(ctx, `SELECT `+linkColumns+` FROM links WHERE token_hash = ?`, hashSecret(token)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("The link")
+	} else if err != nil {
+		return nil, err
+	}
+	if l.Expired(s.Now()) {
+		return nil, gatehouse.Errorf(gatehouse.EGONE, "This link has expired. Ask the person who shared it for a new one.")
+	}
+	return l, nil
+}
+
+// LinkUpdate holds the fields of a link to change.
+type LinkUpdate struct {
+	Role      *string
+	ExpiresAt *time.Time // zero time removes the expiry
+}
+
+// UpdateLink changes a link's role or expiry. Returns EINVALID or ENOTFOUND.
+func (s *Store) UpdateLink(ctx context.Context, by gatehouse.Actor, driveID, itemID, id string, up LinkUpdate) (*gatehouse.Link, error) {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	l, it, err := tx.link(driveID, itemID, id)
+	if err != nil {
+		return nil, err
+	}
+	changed := map[string]any{}
+	if up.Role != nil && *up.Role != l.Role {
+		if *up.Role != gatehouse.RoleRead && *up.Role != gatehouse.RoleWrite {
+			return nil, gatehouse.Errorf(gatehouse.EINVALID, "roles must be [\"read\"] or [\"write\"].")
+		}
+		l.Role = *up.Role
+		changed["role"] = l.Role
+	}
+	if up.ExpiresAt != nil && !up.ExpiresAt.Equal(l.ExpiresAt) {
+		if !up.ExpiresAt.IsZero() && !up.ExpiresAt.After(tx.now) {
+			return nil, gatehouse.Errorf(gatehouse.EINVALID, "The expiration date must be in the future.")
+		}
+		l.ExpiresAt = *up.ExpiresAt
+		changed["expirationDateTime"] = timeOrEmpty(l.ExpiresAt)
+	}
+	if len(changed) > 0 {
+		l.UpdatedAt = tx.now
+		if _, err := tx.exec(`UPDATE links SET role = ?, expires_at = ?, updated_at = ? WHERE id = ?`,
+			l.Role, micros(l.ExpiresAt), micros(tx.now), l.ID); err != nil {
+			return nil, err
+		}
+		r := s.linkRecord(gatehouse.OpSecureLinkUpdated, by, it, l)
+		r.EventData = gatehouse.EventData(changed)
+		if err := tx.audit(r); err != nil {
+			return nil, err
+		}
+	}
+	if l.Recipients, err = tx.recipients(l.ID); err != nil {
+		return nil, err
+	}
+	return l, tx.Commit()
+}
+
+func (tx *Tx) link(driveID, itemID, id string) (*gatehouse.Link, *gatehouse.Item, error) {
+	l, err := scanLink(tx.queryRow(`SELECT `+linkColumns+` FROM links WHERE id = ? AND item_id = ? AND drive_id = ?`, id, itemID, driveID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, notFound("The permission")
+	} else if err != nil {
+		return nil, nil, err
+	}
+	it, _, err := tx.s.item(tx, driveID, itemID)
+	return l, it, err
+}
+
+// RevokeRecipients removes addresses from a link, ending their access at
+// once. Addresses not on the link are ignored. Returns ENOTFOUND.
+func (s *Store) RevokeRecipients(ctx context.Context, by gatehouse.Actor, driveID, itemID, id string, emails []string) (*gatehouse.Link, error) {
+	norm, err := normalizeEmails(emails)
+	if err != nil {
+		return nil, err
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	l, it, err := tx.link(driveID, itemID, id)
+	if err != nil {
+		return nil, err
+	}
+	current, err := tx.recipients(l.ID)
+	if err != nil {
+		return nil, err
+	}
+	remove := map[string]bool{}
+	for _, e := range norm {
+		remove[e] = true
+	}
+	for _, rcp := range current {
+		if remove[rcp.Email] {
+			if err := tx.removeRecipient(by, it, l, rcp); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if l.Recipients, err = tx.recipients(l.ID); err != nil {
+		return nil, err
+	}
+	return l, tx.Commit()
+}
+
+func (tx *Tx) removeRecipient(by gatehouse.Actor, it *gatehouse.Item, l *gatehouse.Link, rcp gatehouse.Recipient) error {
+	for _, q := range []string{
+		`DELETE FROM link_recipients WHERE link_id = ? AND email = ?`,
+		`DELETE FROM passcodes WHERE link_id = ? AND email = ?`, // a code sent before removal must not open it later
+	} {
+		if _, err := tx.exec(q, l.ID, rcp.Email); err != nil {
+			return err
+		}
+	}
+	r := tx.s.linkRecord(gatehouse.OpRemovedFromSecureLink, by, it, l)
+	r.TargetUserOrGroupName, r.TargetUserOrGroupType = rcp.Email, targetType(rcp)
+	r.EventData = gatehouse.EventData(map[string]any{"isExternal": rcp.External()})
+	return tx.audit(r)
+}
+
+// DeleteLink removes every recipient of a link, then the link; each step is
+// audited and access ends at once. Returns ENOTFOUND.
+func (s *Store) DeleteLink(ctx context.Context, by gatehouse.Actor, driveID, itemID, id string) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	l, it, err := tx.link(driveID, itemID, id)
+	if err != nil {
+		return err
+	}
+	if err := tx.deleteLink(by, it, l); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (tx *Tx) deleteLink(by gatehouse.Actor, it *gatehouse.Item, l *gatehouse.Link) error {
+	rcps, err := tx.recipients(l.ID)
+	if err != nil {
+		return err
+	}
+	for _, rcp := range rcps {
+		if err := tx.removeRecipient(by, it, l, rcp); err != nil {
+			return err
+		}
+	}
+	for _, q := range []string{
+		`DELETE FROM passcodes WHERE link_id = ?`,
+		`DELETE FROM passcode_failures WHERE link_id = ?`,
+		`DELETE FROM verification_pauses WHERE link_id = ?`,
+		`DELETE FROM links WHERE id = ?`,
+	} {
+		if _, err := tx.exec(q, l.ID); err != nil {
+			return err
+		}
+	}
+	return tx.audit(tx.s.linkRecord(gatehouse.OpSecureLinkDeleted, by, it, l))
+}
+
+// deleteLinksIn deletes, with their audit records, the links on the items
+// that subtreeQuery selects (an item being deleted and what it holds).
+func (tx *Tx) deleteLinksIn(by gatehouse.Actor, rootID string) error {
+	rows, err := tx.query(subtree+` SELECT `+prefixed("links.", linkColumns)+` FROM links JOIN sub ON sub.id = links.item_id`, rootID)
+	if err != nil {
+		return err
+	}
+	var links []*gatehouse.Link
+	for rows.Next() {
+		l, err := scanLink(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		links = append(links, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, l := range links {
+		it, _, err := tx.s.item(tx, l.DriveID, l.ItemID)
+		if err != nil {
+			return err
+		}
+		if err := tx.deleteLink(by, it, l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// IsRecipient reports whether email is secured to the link.
+func (s *Store) IsRecipient(ctx context.Context, linkID, email string) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM link_recipients WHERE link_id = ? AND email = ?`, linkID, strings.ToLower(email)).Scan(&n)
+	return n > 0, err
+}
+
+// LinkItem returns an item a link reaches: the shared item itself or, for a
+// folder, anything inside it. Anything else is ENOTFOUND.
+func (s *Store) LinkItem(ctx context.Context, l *gatehouse.Link, id string) (*gatehouse.Item, error) {
+	it, err := s.Item(ctx, l.DriveID, id)
+	if err != nil {
+		return nil, err
+	}
+	if it.ID == l.ItemID {
+		return it, nil
+	}
+	ids, _, err := s.ancestors(reader{s, ctx}, it.ParentID)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range ids {
+		if a == l.ItemID {
+			return it, nil
+		}
+	}
+	return nil, notFound("The item")
+}

@@ -1,0 +1,359 @@
+package store
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"strings"
+	"time"
+
+	"gatehouse"
+	"gatehouse/internal/mail"
+)
+
+// errBadCode is the one answer to every failed verification: wrong,
+// expired, used, killed, paused, or not a recipient at all.
+var errBadCode = gatehouse.Errorf(gatehouse.EINVALID, "That code didn't work. Check the latest email we sent, or ask for a new code.")
+
+// passcodeKey returns the deployment's HMAC key for codes, creating it on
+// first use. It lives in the database so every node shares it.
+func (tx *Tx) passcodeKey() ([]byte, error) {
+	if k := tx.s.codeKey.Load(); k != nil {
+		return *k, nil
+	}
+	if _, err := tx.exec(`INSERT INTO secrets (name, value) VALUES ('passcode_hmac', ?) ON CONFLICT (name) DO NOTHING`,
+		gatehouse.NewSecret("")); err != nil {
+		return nil, err
+	}
+	var v string
+	if err := tx.queryRow(`SELECT value FROM secrets WHERE name = 'passcode_hmac'`).Scan(&v); err != nil {
+		return nil, err
+	}
+	k := []byte(v)
+	tx.s.codeKey.Store(&k)
+	return k, nil
+}
+
+// codeHash binds a code to its link and address.
+func codeHash(key []byte, linkID, email, code string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(linkID + "\x00" + email + "\x00" + code))
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// SendPasscode mails a new code to email if it is secured to the link and
+// neither limits nor a pause stand in the way. Whatever the case, it
+// returns nil once the link itself is valid, so the caller answers alike:
+// only the link's own state (ENOTFOUND, EGONE) is ever reported.
+func (s *Store) SendPasscode(ctx context.Context, token, email, ip, ua string) error {
+	l, err := s.LinkByToken(ctx, token)
+	if err != nil {
+		return err
+	}
+	email, err = gatehouse.NormalizeEmail(email)
+	if err != nil {
+		return err // the address's form only, which says nothing about who exists
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	sent, err := tx.sendPasscode(l, email, ip, ua)
+	if err != nil || !sent {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.wakeOutbox()
+	return nil
+}
+
+func (tx *Tx) sendPasscode(l *gatehouse.Link, email, ip, ua string) (bool, error) {
+	var n int
+	if err := tx.queryRow(`SELECT COUNT(*) FROM link_recipients WHERE link_id = ? AND email = ?`, l.ID, email).Scan(&n); err != nil || n == 0 {
+		return false, err
+	}
+	now := micros(tx.now)
+	var paused int
+	if err := tx.queryRow(`SELECT COUNT(*) FROM verification_pauses WHERE link_id = ? AND email = ? AND paused_until > ?`, l.ID, email, now).Scan(&paused); err != nil || paused > 0 {
+		return false, err
+	}
+	var last30s, lastHour, ipHour int
+	if err := tx.queryRow(`SELECT
+			COALESCE(SUM(CASE WHEN created_at > ? THEN 1 ELSE 0 END), 0), COUNT(*)
+		FROM passcodes WHERE link_id = ? AND email = ? AND created_at > ?`,
+		micros(tx.now.Add(-gatehouse.SendMinInterval)), l.ID, email, micros(tx.now.Add(-time.Hour))).Scan(&last30s, &lastHour); err != nil {
+		return false, err
+	}
+	if err := tx.queryRow(`SELECT COUNT(*) FROM passcodes WHERE client_ip = ? AND created_at > ?`, ip, micros(tx.now.Add(-time.Hour))).Scan(&ipHour); err != nil {
+		return false, err
+	}
+	if last30s > 0 || lastHour >= gatehouse.SendMaxPerHour || ipHour >= gatehouse.SendMaxPerHourPerIP {
+		return false, nil
+	}
+	key, err := tx.passcodeKey()
+	if err != nil {
+		return false, err
+	}
+	// A new code replaces any live one: only the latest mail works.
+	if _, err := tx.exec(`UPDATE passcodes SET killed = ? WHERE link_id = ? AND email = ? AND used_at = 0 AND killed = ?`, true, l.ID, email, false); err != nil {
+		return false, err
+	}
+	code := gatehouse.NewPasscode()
+	expires := tx.now.Add(gatehouse.PasscodeTTL)
+	if _, err := tx.exec(`INSERT INTO passcodes (id, link_id, email, code_hash, client_ip, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		gatehouse.NewID(), l.ID, email, codeHash(key, l.ID, email, code), ip, now, micros(expires)); err != nil {
+		return false, err
+	}
+	subject, text, html, err := mail.RenderPasscode(mail.Passcode{Code: code, ExpiresAt: expires, ValidFor: gatehouse.PasscodeTTL})
+	if err != nil {
+		return false, err
+	}
+	if err := tx.enqueueMail("passcode", mail.Message{To: email, Subject: subject, Text: text, HTML: html}); err != nil {
+		return false, err
+	}
+	it, _, err := tx.s.item(tx, l.DriveID, l.ItemID)
+	if err != nil {
+		return false, err
+	}
+	r := tx.s.linkRecord(gatehouse.OpPasscodeSent, recipientActor(email, ip, ua), it, l)
+	r.TargetUserOrGroupName, r.TargetUserOrGroupType = email, "External"
+	r.EventData = gatehouse.EventData(map[string]any{"expiresAt": expires.Format(time.RFC3339)})
+	return true, tx.audit(r)
+}
+
+func recipientActor(email, ip, ua string) gatehouse.Actor {
+	return gatehouse.Actor{Email: email, UserType: gatehouse.UserTypeAdHoc, ClientIP: ip, UserAgent: ua}
+}
+
+// RecipientSession is a verified recipient's session.
+type RecipientSession struct {
+	Secret    string
+	Email     string
+	Remember  bool
+	ExpiresAt time.Time
+}
+
+// VerifyPasscode redeems a code for (link, email) and opens a recipient
+// session. Every failure is the same EINVALID; the link's own state is
+// ENOTFOUND or EGONE. Concurrent redemptions of one code succeed once.
+func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, remember bool, reauthDays int, ip, ua string) (*RecipientSession, error) {
+	l, err := s.LinkByToken(ctx, token)
+	if err != nil {
+		return nil, err
+	}
+	email = strings.ToLower(strings.TrimSpace(email))
+	code, wellFormed := gatehouse.NormalizePasscode(code)
+	if _, err := gatehouse.NormalizeEmail(email); err != nil {
+		return nil, errBadCode
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback()
+	it, _, err := s.item(tx, l.DriveID, l.ItemID)
+	if err != nil {
+		return nil, err
+	}
+	actor := recipientActor(email, ip, ua)
+	now := micros(tx.now)
+
+	var paused int
+	if err := tx.queryRow(`SELECT COUNT(*) FROM verification_pauses WHERE link_id = ? AND email = ? AND paused_until > ?`, l.ID, email, now).Scan(&paused); err != nil {
+		return nil, err
+	}
+	var id, hash string
+	err = tx.queryRow(`SELECT id, code_hash FROM passcodes WHERE link_id = ? AND email = ? AND used_at = 0 AND killed = ? AND expires_at > ?
+		ORDER BY created_at DESC LIMIT 1`, l.ID, email, false, now).Scan(&id, &hash)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	key, err := tx.passcodeKey()
+	if err != nil {
+		return nil, err
+	}
+	ok := paused == 0 && id != "" && wellFormed && hmac.Equal([]byte(hash), []byte(codeHash(key, l.ID, email, code)))
+	if ok {
+		// The guard on used_at and killed makes the redemption happen once,
+		// whoever else is racing for the same code.
+		res, err := tx.exec(`UPDATE passcodes SET used_at = ? WHERE id = ? AND used_at = 0 AND killed = ?`, now, id, false)
+		if err != nil {
+			return nil, err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			sess, err := tx.createRecipientSession(email, remember, reauthDays, ip)
+			if err != nil {
+				return nil, err
+			}
+			r := s.linkRecord(gatehouse.OpPasscodeVerified, actor, it, l)
+			r.EventData = gatehouse.EventData(map[string]any{"remember": remember})
+			if err := tx.audit(r); err != nil {
+				return nil, err
+			}
+			return sess, tx.Commit()
+		}
+	}
+	if err := tx.passcodeFailed(l, it, actor, id, paused > 0); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, err
+	}
+	return nil, errBadCode
+}
+
+// passcodeFailed counts a wrong try against the code and the (link, email)
+// pair, killing the code after 5 and pausing the pair after 100 in 24 h.
+func (tx *Tx) passcodeFailed(l *gatehouse.Link, it *gatehouse.Item, actor gatehouse.Actor, codeID string, paused bool) error {
+	email, now := actor.Email, micros(tx.now)
+	r := tx.s.linkRecord(gatehouse.OpPasscodeFailed, actor, it, l)
+	r.ResultStatus = "Failed"
+	if paused {
+		r.EventData = gatehouse.EventData(map[string]any{"reason": "paused"})
+		return tx.audit(r) // a paused pair gains no more failures to count
+	}
+	if codeID != "" {
+		if _, err := tx.exec(`UPDATE passcodes SET failures = failures + 1,
+			killed = CASE WHEN failures + 1 >= ? THEN ? ELSE killed END WHERE id = ?`, gatehouse.PasscodeMaxFailures, true, codeID); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.exec(`INSERT INTO passcode_failures (link_id, email, at) VALUES (?, ?, ?)`, l.ID, email, now); err != nil {
+		return err
+	}
+	var n int
+	if err := tx.queryRow(`SELECT COUNT(*) FROM passcode_failures WHERE link_id = ? AND email = ? AND at > ?`,
+		l.ID, email, micros(tx.now.Add(-gatehouse.PauseFailureWindow))).Scan(&n); err != nil {
+		return err
+	}
+	if err := tx.audit(r); err != nil {
+		return err
+	}
+	if n < gatehouse.PauseAfterFailures {
+		return nil
+	}
+	until := tx.now.Add(gatehouse.PauseDuration)
+	if _, err := tx.exec(`INSERT INTO verification_pauses (link_id, email, paused_at, paused_until) VALUES (?, ?, ?, ?)
+		ON CONFLICT (link_id, email) DO UPDATE SET paused_at = excluded.paused_at, paused_until = excluded.paused_until`,
+		l.ID, email, now, micros(until)); err != nil {
+		return err
+	}
+	// Start the next count afresh once the pause ends.
+	if _, err := tx.exec(`DELETE FROM passcode_failures WHERE link_id = ? AND email = ?`, l.ID, email); err != nil {
+		return err
+	}
+	if _, err := tx.exec(`UPDATE passcodes SET killed = ? WHERE link_id = ? AND email = ? AND used_at = 0`, true, l.ID, email); err != nil {
+		return err
+	}
+	p := tx.s.linkRecord(gatehouse.OpPasscodeVerificationPaused, actor, it, l)
+	p.TargetUserOrGroupName, p.TargetUserOrGroupType = email, "External"
+	p.EventData = gatehouse.EventData(map[string]any{"pausedUntil": until.Format(time.RFC3339), "failures": n})
+	return tx.audit(p)
+}
+
+func (tx *Tx) createRecipientSession(email string, remember bool, reauthDays int, ip string) (*RecipientSession, error) {
+	if reauthDays < 1 || reauthDays > gatehouse.MaxReauthDays {
+		reauthDays = gatehouse.DefaultReauthDays
+	}
+	ttl := gatehouse.RecipientSessionTTL
+	if remember {
+		ttl = time.Duration(reauthDays) * 24 * time.Hour
+	}
+	sess := &RecipientSession{Secret: gatehouse.NewSecret(""), Email: email, Remember: remember, ExpiresAt: tx.now.Add(ttl)}
+	_, err := tx.exec(`INSERT INTO recipient_sessions (id, hash, email, remember, client_ip, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		gatehouse.NewID(), hashSecret(sess.Secret), email, remember, ip, micros(tx.now), micros(sess.ExpiresAt))
+	return sess, err
+}
+
+// RecipientBySession returns the verified address of a live recipient
+// session. Returns EUNAUTHORIZED.
+func (s *Store) RecipientBySession(ctx context.Context, secret string) (string, error) {
+	var email string
+	err := s.queryRow(ctx, `SELECT email FROM recipient_sessions WHERE hash = ? AND expires_at > ?`, hashSecret(secret), micros(s.Now())).Scan(&email)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "Verify your email address to open this link.")
+	}
+	return email, err
+}
+
+// EndRecipientSession ends a recipient session.
+func (s *Store) EndRecipientSession(ctx context.Context, secret string) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.exec(`DELETE FROM recipient_sessions WHERE hash = ?`, hashSecret(secret)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// Pause is a (link, email) pair whose verification is paused.
+type Pause struct {
+	LinkID, ShareID, Email string
+	ItemName               string
+	PausedAt, PausedUntil  time.Time
+}
+
+// Pauses lists the verification pauses in force.
+func (s *Store) Pauses(ctx context.Context) ([]Pause, error) {
+	rows, err := s.query(ctx, `SELECT p.link_id, l.share_id, p.email, i.name, p.paused_at, p.paused_until
+		FROM verification_pauses p JOIN links l ON l.id = p.link_id JOIN items i ON i.id = l.item_id
+		WHERE p.paused_until > ? ORDER BY p.paused_at DESC`, micros(s.Now()))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Pause{}
+	for rows.Next() {
+		var p Pause
+		var at, until int64
+		if err := rows.Scan(&p.LinkID, &p.ShareID, &p.Email, &p.ItemName, &at, &until); err != nil {
+			return nil, err
+		}
+		p.PausedAt, p.PausedUntil = fromMicros(at), fromMicros(until)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// ClearPause lifts a verification pause at once. Returns ENOTFOUND.
+func (s *Store) ClearPause(ctx context.Context, by gatehouse.Actor, shareID, email string) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	l, err := scanLink(tx.queryRow(`SELECT `+linkColumns+` FROM links WHERE share_id = ?`, strings.ToLower(shareID)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("The sharing link")
+	} else if err != nil {
+		return err
+	}
+	email = strings.ToLower(strings.TrimSpace(email))
+	res, err := tx.exec(`DELETE FROM verification_pauses WHERE link_id = ? AND email = ? AND paused_until > ?`, l.ID, email, micros(tx.now))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return notFound("The pause")
+	}
+	it, _, err := s.item(tx, l.DriveID, l.ItemID)
+	if err != nil {
+		return err
+	}
+	r := s.linkRecord(gatehouse.OpPasscodeVerificationPaused, by, it, l)
+	r.TargetUserOrGroupName, r.TargetUserOrGroupType = email, "External"
+	r.EventData = gatehouse.EventData(map[string]any{"cleared": true})
+	if err := tx.audit(r); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,144 @@
+package gatehouse
+
+import (
+	"crypto/rand"
+	"fmt"
+	"math/big"
+	"strings"
+	"time"
+)
+
+// Link roles, as Graph's permission roles spell them.
+const (
+	RoleRead  = "read"
+	RoleWrite = "write"
+)
+
+// ScopeUsers is the scope of a specific-people ("secure") link.
+const ScopeUsers = "users"
+
+// Link is a specific-people sharing link on an item.
+type Link struct {
+	ID               string // the permission id
+	ShareID          string // UniqueSharingId
+	Token            string // the secret in webUrl; never in logs or lists
+	ItemID           string
+	DriveID          string
+	CreatedBy        string
+	Scope            string
+	Role             string
+	PreventsDownload bool
+	ExpiresAt        time.Time // zero: never
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	Recipients       []Recipient
+}
+
+// Recipient is an address secured to a link.
+type Recipient struct {
+	Email       string
+	DisplayName string // the member's or guest's name; the address for ad hoc recipients
+	UserID      string // "" for ad hoc recipients
+	UserType    string // Member, Guest, or "" for ad hoc recipients
+	AddedAt     time.Time
+}
+
+// External reports whether the recipient is outside the organization.
+func (r Recipient) External() bool { return r.UserType != UserTypeMember }
+
+// Expired reports whether the link has expired at now.
+func (l *Link) Expired(now time.Time) bool { return !l.ExpiresAt.IsZero() && !now.Before(l.ExpiresAt) }
+
+// LinkType returns the Graph sharingLink type of a role.
+func LinkType(role string) string {
+	if role == RoleWrite {
+		return "edit"
+	}
+	return "view"
+}
+
+// RoleOfType returns the role of a Graph sharingLink type.
+func RoleOfType(t string) (string, error) {
+	switch t {
+	case "view":
+		return RoleRead, nil
+	case "edit":
+		return RoleWrite, nil
+	}
+	return "", Errorf(EINVALID, "The link type must be \"view\" or \"edit\".")
+}
+
+// ParseRoles reads Graph's roles array, which must name exactly one of read
+// or write.
+func ParseRoles(roles []string) (string, error) {
+	if len(roles) != 1 || (roles[0] != RoleRead && roles[0] != RoleWrite) {
+		return "", Errorf(EINVALID, "roles must be [\"read\"] or [\"write\"].")
+	}
+	return roles[0], nil
+}
+
+// Passcode and recipient-session rules; the numbers are the product's.
+const (
+	PasscodeDigits       = 8
+	PasscodeTTL          = 10 * time.Minute
+	PasscodeMaxFailures  = 5              // wrong tries that kill one code
+	PauseAfterFailures   = 100            // wrong tries per (link, email) …
+	PauseFailureWindow   = 24 * time.Hour // … within this window …
+	PauseDuration        = time.Hour      // … pause verification this long
+	SendMinInterval      = 30 * time.Second
+	SendMaxPerHour       = 10 // per (link, email)
+	SendMaxPerHourPerIP  = 30
+	RecipientSessionTTL  = 24 * time.Hour
+	DefaultReauthDays    = 30
+	MaxReauthDays        = 365
+	MaxRecipientsPerCall = 500
+	MaxShareMessage      = 2000 // bytes
+)
+
+// NewPasscode returns a uniformly random 8-digit code from crypto/rand.
+func NewPasscode() string {
+	n, err := rand.Int(rand.Reader, big.NewInt(100_000_000))
+	if err != nil {
+		panic(err) // crypto/rand does not fail on supported platforms
+	}
+	return fmt.Sprintf("%08d", n.Int64())
+}
+
+// NormalizePasscode strips the spaces and dashes people type into codes and
+// reports whether what is left has the form of a passcode.
+func NormalizePasscode(s string) (string, bool) {
+	s = strings.Map(func(r rune) rune {
+		if r == ' ' || r == '-' {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) != PasscodeDigits {
+		return "", false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return "", false
+		}
+	}
+	return s, true
+}
+
+// ValidateReauthDays checks the passcode re-authentication period.
+func ValidateReauthDays(n int) error {
+	if n < 1 || n > MaxReauthDays {
+		return Errorf(EINVALID, "The re-authentication period must be from 1 to %d days.", MaxReauthDays)
+	}
+	return nil
+}
+
+// InOrgDomains reports whether email belongs to one of the domains.
+func InOrgDomains(email string, domains []string) bool {
+	d := EmailDomain(email)
+	for _, o := range domains {
+		if d == o {
+			return true
+		}
+	}
+	return false
+}
