@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"gatehouse"
 	"gatehouse/internal/api"
 	"gatehouse/internal/blob"
 	"gatehouse/internal/httpx"
@@ -111,6 +112,9 @@ type Config struct {
 	BaseURL    string
 	OrgDomains []string
 	MaxUpload  int64
+	SMTPURL    string // "" delivers to a Maildir in the data directory
+	MailFrom   string
+	ReauthDays int // passcode re-authentication period for "keep me verified"
 }
 
 // env returns the variable's value or def.
@@ -132,6 +136,9 @@ func serveFlags(fs *flag.FlagSet, c *Config) *string {
 	fs.StringVar(&c.Listen, "listen", env("GATEHOUSE_LISTEN", "127.0.0.1:8080"), "listen `address` (GATEHOUSE_LISTEN)")
 	fs.StringVar(&c.BaseURL, "base-url", env("GATEHOUSE_BASE_URL", ""), "public `url` of this server, used in links; default http://<listen> (GATEHOUSE_BASE_URL)")
 	fs.Int64Var(&c.MaxUpload, "max-upload-mib", envInt("GATEHOUSE_MAX_UPLOAD_MIB", 10240), "largest upload in `MiB` (GATEHOUSE_MAX_UPLOAD_MIB)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", env("GATEHOUSE_SMTP_URL", ""), "outgoing mail `url`: smtp://[user:pass@]host:port, smtp+starttls://… or smtps://…; empty writes mail to <data>/maildir (GATEHOUSE_SMTP_URL)")
+	fs.StringVar(&c.MailFrom, "mail-from", env("GATEHOUSE_MAIL_FROM", "Gatehouse <gatehouse@localhost>"), "sender `address` of every mail (GATEHOUSE_MAIL_FROM)")
+	fs.IntVar(&c.ReauthDays, "passcode-reauth-days", int(envInt("GATEHOUSE_PASSCODE_REAUTH_DAYS", 30)), "`days` a recipient who ticks \"keep me verified\" stays verified, 1–365 (GATEHOUSE_PASSCODE_REAUTH_DAYS)")
 	domains := fs.String("org-domains", env("GATEHOUSE_ORG_DOMAINS", ""), "the organization's email `domains`, comma-separated (GATEHOUSE_ORG_DOMAINS)")
 	return domains
 }
@@ -172,6 +179,9 @@ func openStore(ctx context.Context, c *Config) (*store.Store, *blob.Store, error
 		return nil, nil, err
 	}
 	s.BaseURL = c.BaseURL
+	if c.MailFrom != "" {
+		s.MailFrom = c.MailFrom
+	}
 	return s, blobs, nil
 }
 
@@ -206,6 +216,9 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Config.MaxUpload <= 0 {
 		m.Config.MaxUpload = 10 << 30
 	}
+	if m.Config.ReauthDays == 0 {
+		m.Config.ReauthDays = gatehouse.DefaultReauthDays
+	}
 	if m.Store, m.Blobs, err = openStore(ctx, &m.Config); err != nil {
 		ln.Close()
 		return err
@@ -225,7 +238,8 @@ func (m *Main) Run(ctx context.Context) error {
 		w.Write([]byte("ok\n"))
 	})
 	api.New(m.Store, api.Config{BaseURL: m.Config.BaseURL, MaxUpload: m.Config.MaxUpload}).Register(mux)
-	web.New(m.Store, web.Config{BaseURL: m.Config.BaseURL, MaxUpload: m.Config.MaxUpload}).Register(mux)
+	web.New(m.Store, web.Config{BaseURL: m.Config.BaseURL, MaxUpload: m.Config.MaxUpload,
+		OrgDomains: m.Config.OrgDomains, ReauthDays: m.Config.ReauthDays}).Register(mux)
 
 	m.srv = &http.Server{
 		Handler:           httpx.SecurityHeaders(mux),
@@ -266,6 +280,9 @@ func runServe(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	c.OrgDomains = splitList(*domains)
 	c.MaxUpload <<= 20
+	if err := gatehouse.ValidateReauthDays(c.ReauthDays); err != nil {
+		return &exitError{2, "--passcode-reauth-days: " + gatehouse.ErrorMessage(err)}
+	}
 	m := &Main{Config: c}
 	if err := m.Run(ctx); err != nil {
 		return err

@@ -32,6 +32,11 @@ type Config struct {
 	BaseURL string
 	// MaxUpload is the largest file in bytes; zero means 10 GiB.
 	MaxUpload int64
+	// OrgDomains are the organization's own email domains: their people
+	// sign in instead of asking for a passcode.
+	OrgDomains []string
+	// ReauthDays is how long "keep me verified on this device" lasts.
+	ReauthDays int
 }
 
 // Handler serves the UI.
