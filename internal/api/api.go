@@ -45,6 +45,15 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	route("PATCH /v1.0/drives/{d}/items/{i}", h.updateItem)
 	route("DELETE /v1.0/drives/{d}/items/{i}", h.deleteItem)
 
+	route("POST /v1.0/drives/{d}/items/{i}/invite", h.invite)
+	route("POST /v1.0/drives/{d}/items/{i}/createLink", h.createLink)
+	route("GET /v1.0/drives/{d}/items/{i}/permissions", h.listPermissions)
+	route("GET /v1.0/drives/{d}/items/{i}/permissions/{p}", h.getPermission)
+	route("PATCH /v1.0/drives/{d}/items/{i}/permissions/{p}", h.updatePermission)
+	route("DELETE /v1.0/drives/{d}/items/{i}/permissions/{p}", h.deletePermission)
+	route("POST /v1.0/drives/{d}/items/{i}/permissions/{p}/revokeGrants", h.revokeGrants)
+	route("POST /v1.0/shares/{shareId}/permission/grant", h.grant)
+
 	route("GET /v1.0/users", h.admin(h.listUsers))
 	route("POST /v1.0/users", h.admin(h.createUser))
 	route("GET /v1.0/users/{id}", h.getUser)

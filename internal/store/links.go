@@ -32,6 +32,7 @@ type ShareRequest struct {
 	Message         string
 	ExpiresAt       time.Time // zero: never
 	SendInvitation  bool
+	ShareID         string // add to this link (grant) rather than the item's link of the role
 }
 
 // Share secures the addresses to the item's specific-people link of the
@@ -64,8 +65,16 @@ func (s *Store) Share(ctx context.Context, by gatehouse.Actor, req ShareRequest)
 	if it.ParentID == "" {
 		return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "The root folder cannot be shared; share a folder or file inside it.")
 	}
-	l, err := scanLink(tx.queryRow(`SELECT `+linkColumns+` FROM links WHERE item_id = ? AND role = ? AND scope = ?
+	var l *gatehouse.Link
+	if req.ShareID != "" {
+		l, err = scanLink(tx.queryRow(`SELECT `+linkColumns+` FROM links WHERE share_id = ? AND item_id = ?`, req.ShareID, it.ID))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, false, notFound("The sharing link")
+		}
+	} else {
+		l, err = scanLink(tx.queryRow(`SELECT `+linkColumns+` FROM links WHERE item_id = ? AND role = ? AND scope = ?
 		AND (expires_at = 0 OR expires_at > ?) ORDER BY created_at LIMIT 1`, it.ID, req.Role, gatehouse.ScopeUsers, micros(tx.now)))
+	}
 	created := false
 	if errors.Is(err, sql.ErrNoRows) {
 		created = true

@@ -1,0 +1,279 @@
+package api
+
+import (
+	"net/http"
+	"time"
+
+	"gatehouse"
+	"gatehouse/internal/httpx"
+	"gatehouse/internal/store"
+)
+
+// permissionJSON is the Graph permission resource of a specific-people link.
+// withURL adds link.webUrl, which carries the link's secret: only answers
+// about one link to its owner include it, never lists.
+func (h *Handler) permissionJSON(l *gatehouse.Link, withURL bool) map[string]any {
+	grantees := make([]map[string]any, 0, len(l.Recipients))
+	for _, r := range l.Recipients {
+		u := map[string]any{"displayName": r.DisplayName, "email": r.Email}
+		if r.UserID != "" {
+			u["id"] = r.UserID
+		}
+		grantees = append(grantees, map[string]any{"user": u, "isExternal": r.External()})
+	}
+	link := map[string]any{"scope": l.Scope, "type": gatehouse.LinkType(l.Role), "preventsDownload": l.PreventsDownload}
+	if withURL {
+		link["webUrl"] = h.store.LinkURL(l)
+	}
+	p := map[string]any{
+		"id": l.ID, "roles": []string{l.Role}, "shareId": l.ShareID, "hasPassword": false,
+		"link": link, "grantedToIdentitiesV2": grantees, "expirationDateTime": nil,
+	}
+	if !l.ExpiresAt.IsZero() {
+		p["expirationDateTime"] = l.ExpiresAt
+	}
+	return p
+}
+
+type recipientJSON struct {
+	Email    string `json:"email"`
+	ObjectID string `json:"objectId"`
+	Alias    string `json:"alias"`
+}
+
+func emailsOf(rs []recipientJSON) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, r.Email)
+	}
+	return out
+}
+
+// parseExpiry reads an optional expirationDateTime.
+func parseExpiry(s *string) (time.Time, error) {
+	if s == nil || *s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, *s)
+	if err != nil {
+		return time.Time{}, gatehouse.Errorf(gatehouse.EINVALID, "expirationDateTime must be an RFC 3339 time such as 2026-12-31T23:59:59Z.")
+	}
+	return t, nil
+}
+
+func (h *Handler) invite(w http.ResponseWriter, r *http.Request, c *caller) error {
+	it, err := h.item(r, c)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Recipients         []recipientJSON `json:"recipients"`
+		Roles              []string        `json:"roles"`
+		RequireSignIn      *bool           `json:"requireSignIn"`
+		SendInvitation     *bool           `json:"sendInvitation"`
+		Message            string          `json:"message"`
+		ExpirationDateTime *string         `json:"expirationDateTime"`
+		Password           string          `json:"password"`
+		RetainInherited    bool            `json:"retainInheritedPermissions"`
+	}
+	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if body.RequireSignIn != nil && !*body.RequireSignIn {
+		return gatehouse.Errorf(gatehouse.EINVALID, "Only links that require sign-in (specific people) can be created: set requireSignIn to true.")
+	}
+	if body.Password != "" {
+		return gatehouse.Errorf(gatehouse.EINVALID, "Passwords are only for anonymous links, which are not supported.")
+	}
+	role, err := gatehouse.ParseRoles(body.Roles)
+	if err != nil {
+		return err
+	}
+	exp, err := parseExpiry(body.ExpirationDateTime)
+	if err != nil {
+		return err
+	}
+	send := body.SendInvitation == nil || *body.SendInvitation
+	l, _, err := h.store.Share(r.Context(), c.actor, store.ShareRequest{DriveID: it.DriveID, ItemID: it.ID, Role: role,
+		Emails: emailsOf(body.Recipients), Message: body.Message, ExpiresAt: exp, SendInvitation: send})
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"value": []any{h.permissionJSON(l, true)}})
+	return nil
+}
+
+func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, c *caller) error {
+	it, err := h.item(r, c)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Type               string          `json:"type"`
+		Scope              string          `json:"scope"`
+		Recipients         []recipientJSON `json:"recipients"`
+		ExpirationDateTime *string         `json:"expirationDateTime"`
+		Message            string          `json:"message"`
+		SendInvitation     bool            `json:"sendInvitation"`
+		RetainInherited    bool            `json:"retainInheritedPermissions"`
+	}
+	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if body.Scope != "" && body.Scope != gatehouse.ScopeUsers {
+		return gatehouse.Errorf(gatehouse.EINVALID, "Only links for specific people (scope \"users\") can be created.")
+	}
+	role, err := gatehouse.RoleOfType(body.Type)
+	if err != nil {
+		return err
+	}
+	exp, err := parseExpiry(body.ExpirationDateTime)
+	if err != nil {
+		return err
+	}
+	l, created, err := h.store.Share(r.Context(), c.actor, store.ShareRequest{DriveID: it.DriveID, ItemID: it.ID, Role: role,
+		Emails: emailsOf(body.Recipients), Message: body.Message, ExpiresAt: exp, SendInvitation: body.SendInvitation})
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK // Graph answers 200 when the link already existed
+	if created {
+		status = http.StatusCreated
+	}
+	httpx.WriteJSON(w, status, h.permissionJSON(l, true))
+	return nil
+}
+
+func (h *Handler) listPermissions(w http.ResponseWriter, r *http.Request, c *caller) error {
+	it, err := h.item(r, c)
+	if err != nil {
+		return err
+	}
+	links, err := h.store.Links(r.Context(), it.DriveID, it.ID)
+	if err != nil {
+		return err
+	}
+	out := make([]any, 0, len(links))
+	for _, l := range links {
+		out = append(out, h.permissionJSON(l, false))
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"value": out})
+	return nil
+}
+
+func (h *Handler) getPermission(w http.ResponseWriter, r *http.Request, c *caller) error {
+	it, err := h.item(r, c)
+	if err != nil {
+		return err
+	}
+	l, err := h.store.Link(r.Context(), it.DriveID, it.ID, r.PathValue("p"))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, h.permissionJSON(l, true))
+	return nil
+}
+
+func (h *Handler) updatePermission(w http.ResponseWriter, r *http.Request, c *caller) error {
+	it, err := h.item(r, c)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Roles              []string `json:"roles"`
+		ExpirationDateTime *string  `json:"expirationDateTime"`
+	}
+	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	var up store.LinkUpdate
+	if body.Roles != nil {
+		role, err := gatehouse.ParseRoles(body.Roles)
+		if err != nil {
+			return err
+		}
+		up.Role = &role
+	}
+	if body.ExpirationDateTime != nil {
+		exp, err := parseExpiry(body.ExpirationDateTime)
+		if err != nil {
+			return err
+		}
+		up.ExpiresAt = &exp
+	}
+	l, err := h.store.UpdateLink(r.Context(), c.actor, it.DriveID, it.ID, r.PathValue("p"), up)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, h.permissionJSON(l, true))
+	return nil
+}
+
+func (h *Handler) deletePermission(w http.ResponseWriter, r *http.Request, c *caller) error {
+	it, err := h.item(r, c)
+	if err != nil {
+		return err
+	}
+	if err := h.store.DeleteLink(r.Context(), c.actor, it.DriveID, it.ID, r.PathValue("p")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (h *Handler) revokeGrants(w http.ResponseWriter, r *http.Request, c *caller) error {
+	it, err := h.item(r, c)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Grantees []recipientJSON `json:"grantees"`
+	}
+	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	l, err := h.store.RevokeRecipients(r.Context(), c.actor, it.DriveID, it.ID, r.PathValue("p"), emailsOf(body.Grantees))
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, h.permissionJSON(l, true))
+	return nil
+}
+
+// grant adds recipients to a link named by its shareId.
+func (h *Handler) grant(w http.ResponseWriter, r *http.Request, c *caller) error {
+	l, err := h.store.LinkByShareID(r.Context(), r.PathValue("shareId"))
+	if err != nil {
+		return err
+	}
+	d, err := h.store.Drive(r.Context(), l.DriveID)
+	if err != nil {
+		return err
+	}
+	if d.OwnerID != c.user.ID {
+		return gatehouse.Errorf(gatehouse.ENOTFOUND, "The sharing link was not found.")
+	}
+	var body struct {
+		Recipients []recipientJSON `json:"recipients"`
+		Roles      []string        `json:"roles"`
+	}
+	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if body.Roles != nil {
+		role, err := gatehouse.ParseRoles(body.Roles)
+		if err != nil {
+			return err
+		}
+		if role != l.Role {
+			return gatehouse.Errorf(gatehouse.EINVALID, "This link gives %q; grant the same role, or use invite for a %q link.", l.Role, role)
+		}
+	}
+	l, _, err = h.store.Share(r.Context(), c.actor, store.ShareRequest{DriveID: l.DriveID, ItemID: l.ItemID, Role: l.Role,
+		Emails: emailsOf(body.Recipients), SendInvitation: true, ShareID: l.ShareID})
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, map[string]any{"value": []any{h.permissionJSON(l, true)}})
+	return nil
+}
