@@ -97,6 +97,7 @@ func TestChainHashFieldBoundaries(t *testing.T) {
 		{"", "abc", "abc", ""},
 		{"1:a,", "", "", "1:a,"}, // looks like an encoded field
 		{"a,1:b", "", "a", "b"},
+		{"a,:b", "c", "a", "b,:c"}, // equal encodings if only the separators were left
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,7 +40,7 @@ func CheckPassword(hash, pw string) bool {
 		return false
 	}
 	parts := strings.Split(hash, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
+	if len(parts) != 6 || parts[1] != "argon2id" || parts[2] != fmt.Sprintf("v=%d", argon2.Version) {
 		return false
 	}
 	var m, t uint32
@@ -51,7 +51,9 @@ func CheckPassword(hash, pw string) bool {
 	b64 := base64.RawStdEncoding
 	salt, err1 := b64.DecodeString(parts[4])
 	want, err2 := b64.DecodeString(parts[5])
-	if err1 != nil || err2 != nil {
+	// A damaged hash must fail, not panic in argon2 or allocate without bound.
+	if err1 != nil || err2 != nil || t < 1 || t > 10 || p < 1 || p > 16 || m < 8*uint32(p) || m > 1<<21 ||
+		len(salt) < 8 || len(want) < 16 || len(want) > 64 {
 		return false
 	}
 	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))

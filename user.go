@@ -52,7 +52,7 @@ func UserActor(u *User, ip, ua string) Actor {
 func NormalizeEmail(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	a, err := mail.ParseAddress(s)
-	if err != nil || a.Address != s || a.Name != "" || len(s) > 254 || !strings.Contains(s, ".") {
+	if err != nil || a.Address != s || a.Name != "" || len(s) > 254 || !strings.Contains(EmailDomain(s), ".") {
 		return "", Errorf(EINVALID, "%q is not a valid email address.", s)
 	}
 	return strings.ToLower(s), nil

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -67,7 +68,11 @@ func (s *Store) Put(r io.Reader, max int64) (Info, error) {
 	}()
 	h := sha256.New()
 	buf := make([]byte, 256<<10)
-	n, err := io.CopyBuffer(io.MultiWriter(tmp, h), io.LimitReader(r, max+1), buf)
+	limit := max
+	if limit < math.MaxInt64 {
+		limit++ // one byte more tells "exactly max" from "too large"
+	}
+	n, err := io.CopyBuffer(io.MultiWriter(tmp, h), io.LimitReader(r, limit), buf)
 	var mbe *http.MaxBytesError
 	if err != nil {
 		if errors.As(err, &mbe) {
@@ -98,6 +103,9 @@ func (s *Store) Put(r io.Reader, max int64) (Info, error) {
 }
 
 func tooLarge(max int64) error {
+	if max < 1<<20 {
+		return gatehouse.Errorf(gatehouse.ETOOLARGE, "The file is larger than the limit of %d KiB.", max>>10)
+	}
 	return gatehouse.Errorf(gatehouse.ETOOLARGE, "The file is larger than the limit of %d MiB.", max>>20)
 }
 

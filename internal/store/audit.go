@@ -110,9 +110,10 @@ func (s *Store) SearchAudit(ctx context.Context, f gatehouse.AuditFilter, after 
 		args = append(args, after.Time, after.Time, after.Seq)
 	}
 	limit := f.Limit
-	if limit <= 0 || limit > 1000 {
+	if limit <= 0 {
 		limit = 100
 	}
+	limit = min(limit, 1000)
 	q := `SELECT ` + auditColumns + ` FROM audit_records`
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")

@@ -92,10 +92,19 @@ func (s *Store) chargeLogin(ctx context.Context, keys []string) error {
 		return err
 	}
 	defer tx.Rollback()
+	lock := ""
+	if s.postgres {
+		// Row locks make parallel attempts for one key take turns, so each
+		// sees the count of those before it; SQLite has a single writer.
+		lock = ` FOR UPDATE`
+	}
 	for _, k := range keys {
+		if _, err := tx.exec(`INSERT INTO login_attempts (key, failures, window_start, blocked_until) VALUES (?, 0, ?, 0)
+			ON CONFLICT (key) DO NOTHING`, k, micros(tx.now)); err != nil {
+			return err
+		}
 		var until int64
-		err := tx.queryRow(`SELECT blocked_until FROM login_attempts WHERE key = ?`, k).Scan(&until)
-		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		if err := tx.queryRow(`SELECT blocked_until FROM login_attempts WHERE key = ?`+lock, k).Scan(&until); err != nil {
 			return err
 		}
 		if until > micros(tx.now) {

@@ -146,18 +146,21 @@ func TestLoginThrottleConcurrent(t *testing.T) {
 			for i := 1; i <= 4; i++ {
 				e.Login(ctx, "ann@example.com", "wrong password!", "192.0.2.1", "ua")
 			}
-			// One failure is left before the block; of 6 parallel guesses
+			// One failure is left before the block; of 8 parallel guesses
 			// at most one may be checked.
 			var wg sync.WaitGroup
-			codes := make([]string, 6)
+			codes := make([]string, 8)
+			start := make(chan struct{})
 			for i := range codes {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
+					<-start
 					_, _, err := e.Login(ctx, "ann@example.com", "wrong password!", "192.0.2.1", "ua")
 					codes[i] = gatehouse.ErrorCode(err)
 				}()
 			}
+			close(start)
 			wg.Wait()
 			checked := 0
 			for _, c := range codes {
@@ -170,7 +173,7 @@ func TestLoginThrottleConcurrent(t *testing.T) {
 				}
 			}
 			if checked > 1 {
-				t.Errorf("parallel Login: %d of 6 guesses were checked against the password after 4 failures, want at most 1 (codes %v)", checked, codes)
+				t.Errorf("parallel Login: %d of %d guesses were checked against the password after 4 failures, want at most 1 (codes %v)", checked, len(codes), codes)
 			}
 		})
 	}

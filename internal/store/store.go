@@ -69,6 +69,8 @@ func Open(ctx context.Context, dsn string, blobs *blob.Store) (*Store, error) {
 		if abs, err := filepath.Abs(path); err == nil {
 			path = abs
 		}
+		// The path goes into a file: URI, where these three mean something.
+		path = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
 		q := url.Values{}
 		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)", "mmap_size(1073741824)"} {
 			q.Add("_pragma", p)

@@ -127,8 +127,8 @@ type UserUpdate struct {
 	Password    *string
 }
 
-// UpdateUser changes a user. Disabling a user ends their sessions and
-// tokens at once. Returns ENOTFOUND or EINVALID.
+// UpdateUser changes a user. Disabling a user ends their sessions at once
+// and suspends their tokens until re-enabled. Returns ENOTFOUND or EINVALID.
 func (s *Store) UpdateUser(ctx context.Context, by gatehouse.Actor, id string, up UserUpdate) (*gatehouse.User, error) {
 	var hash string
 	if up.Password != nil {
