@@ -74,8 +74,17 @@ func (s *Store) SendPasscode(ctx context.Context, token, email, ip, ua string) e
 }
 
 func (tx *Tx) sendPasscode(l *gatehouse.Link, email, ip, ua string) (bool, error) {
+	lock := ""
+	if tx.s.postgres {
+		// Sends for one pair, and for one client, take turns across nodes,
+		// so the counts below hold under concurrency.
+		lock = ` FOR UPDATE`
+		if _, err := tx.exec(`SELECT pg_advisory_xact_lock(hashtextextended(?, 0))`, "passcode-ip:"+ip); err != nil {
+			return false, err
+		}
+	}
 	var n int
-	if err := tx.queryRow(`SELECT COUNT(*) FROM link_recipients WHERE link_id = ? AND email = ?`, l.ID, email).Scan(&n); err != nil || n == 0 {
+	if err := tx.queryRow(`SELECT COUNT(*) FROM (SELECT 1 FROM link_recipients WHERE link_id = ? AND email = ?`+lock+`) r`, l.ID, email).Scan(&n); err != nil || n == 0 {
 		return false, err
 	}
 	now := micros(tx.now)
