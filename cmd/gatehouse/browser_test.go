@@ -191,8 +191,17 @@ func testBrowserFiles(t *testing.T, s *server, tab context.Context, backend stri
 		chromedp.Click(chromedp.CSS("#audit-filter button[type=submit]")),
 		chromedp.WaitVisible(chromedp.Search(`//table//td[normalize-space()="FileDownloaded"]`)),
 	)
-	if rows, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSSAll("table.audit tbody tr"))); err != nil || len(rows) != 1 {
-		t.Errorf("the audit search shows %d rows (%v), want the one download", len(rows), err)
+	// The unfiltered page also lists the download: wait for the filtered
+	// one to replace it.
+	var n int
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		rows, err := chromedp.Run(ctx, chromedp.Nodes(chromedp.CSSAll("table.audit tbody tr")))
+		if n = len(rows); err == nil && n == 1 {
+			break
+		}
+	}
+	if n != 1 {
+		t.Errorf("the audit search shows %d rows, want the one download", n)
 	}
 	shot(ctx, t, "audit-"+backend+".png")
 }

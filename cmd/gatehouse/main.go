@@ -21,6 +21,8 @@ import (
 	"gatehouse/internal/api"
 	"gatehouse/internal/blob"
 	"gatehouse/internal/httpx"
+	"gatehouse/internal/mail"
+	"gatehouse/internal/outbox"
 	"gatehouse/internal/store"
 	"gatehouse/internal/web"
 )
@@ -193,8 +195,9 @@ type Main struct {
 	URL    string // where it listens, http://host:port
 	Log    *slog.Logger
 
-	ln  net.Listener
-	srv *http.Server
+	ln     net.Listener
+	srv    *http.Server
+	outbox func() // stops the mail worker
 }
 
 // Run opens storage, sweeps orphaned content and starts serving. It returns
@@ -228,6 +231,15 @@ func (m *Main) Run(ctx context.Context) error {
 	} else if n > 0 {
 		m.Log.Info("removed orphaned content", "files", n)
 	}
+	sender := mail.NewMaildir(filepath.Join(m.Config.Data, "maildir"), m.Log)
+	if m.Config.SMTPURL != "" {
+		if sender, err = mail.NewSMTP(m.Config.SMTPURL); err != nil {
+			m.Store.Close()
+			ln.Close()
+			return err
+		}
+	}
+	m.outbox = (&outbox.Worker{Store: m.Store, Sender: sender, Log: m.Log}).Start(context.WithoutCancel(ctx))
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -263,6 +275,9 @@ func (m *Main) Close() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		m.srv.Shutdown(ctx)
+	}
+	if m.outbox != nil {
+		m.outbox()
 	}
 	if m.Store != nil {
 		return m.Store.Close()

@@ -65,7 +65,7 @@ func TestSecureLinkFlow(t *testing.T) {
 			d, root := drive["id"].(string), drive["root"].(map[string]any)["id"].(string)
 			items := "/v1.0/drives/" + d + "/items/"
 			content := []byte("quarterly numbers\n")
-			file := o.json("PUT", items+root+":/Q3 <report>.txt:/content", content, 201)
+			file := o.json("PUT", items+root+":/Q3 & 'final'.txt:/content", content, 201)
 			fileID := file["id"].(string)
 
 			// Share with an outsider; the invitation arrives by SMTP.
@@ -88,10 +88,10 @@ func TestSecureLinkFlow(t *testing.T) {
 			if got := mailtest.ExtractLink(t, inv, s.URL+"/s/"); got != webURL {
 				t.Errorf("invitation link = %q, want %q", got, webURL)
 			}
-			if !strings.Contains(inv.Text, "Olivia Owner") || !strings.Contains(inv.Text, "Q3 <report>.txt") {
+			if !strings.Contains(inv.Text, "Olivia Owner") || !strings.Contains(inv.Text, "Q3 & 'final'.txt") {
 				t.Errorf("invitation text lacks the sharer or the item:\n%s", inv.Text)
 			}
-			if strings.Contains(inv.HTML, "<report>") || strings.Contains(inv.HTML, "<b>this</b>") {
+			if strings.Contains(inv.HTML, "Q3 & 'final'") || strings.Contains(inv.HTML, "<b>this</b>") {
 				t.Errorf("invitation HTML does not escape names and messages:\n%s", inv.HTML)
 			}
 

@@ -61,6 +61,10 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	route("DELETE /v1.0/users/{id}", h.admin(h.deleteUser))
 
 	route("GET /v1.0/auditLog/records", h.admin(h.listAudit))
+	route("GET /v1.0/admin/outbox", h.admin(h.listOutbox))
+	route("POST /v1.0/admin/outbox/{id}/retry", h.admin(h.retryOutbox))
+	route("GET /v1.0/admin/passcodePauses", h.admin(h.listPasscodePauses))
+	route("DELETE /v1.0/admin/passcodePauses/{shareId}/{email}", h.admin(h.clearPasscodePause))
 
 	mux.HandleFunc("/v1.0/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, gatehouse.Errorf(gatehouse.EINVALID, "%s %s is not an API route.", r.Method, r.URL.Path))

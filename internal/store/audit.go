@@ -97,7 +97,8 @@ func (s *Store) SearchAudit(ctx context.Context, f gatehouse.AuditFilter, after 
 		add("object_id = ?", f.ObjectID)
 	}
 	if f.UniqueSharingID != "" {
-		add("unique_sharing_id = ?", strings.ToLower(f.UniqueSharingID))
+		// The inequality lets the partial index serve the query.
+		add("unique_sharing_id <> '' AND unique_sharing_id = ?", strings.ToLower(f.UniqueSharingID))
 	}
 	if !f.Since.IsZero() {
 		add("creation_time >= ?", micros(f.Since))

@@ -98,7 +98,9 @@ CREATE INDEX audit_time ON audit_records (creation_time, seq);
 CREATE INDEX audit_operation ON audit_records (operation, creation_time, seq);
 CREATE INDEX audit_user ON audit_records (user_id, creation_time, seq);
 CREATE INDEX audit_object ON audit_records (object_id, creation_time, seq);
-CREATE INDEX audit_sharing ON audit_records (unique_sharing_id, creation_time, seq);
+-- Only records about a sharing link carry its id; the rest stay out of
+-- this index, which keeps appending cheap.
+CREATE INDEX audit_sharing ON audit_records (unique_sharing_id, creation_time, seq) WHERE unique_sharing_id <> '';
 
 -- The head of the hash chain. Appending locks this row, which orders all
 -- writers of the chain, on one node or many.
