@@ -5,6 +5,7 @@ package outbox
 
 import (
 	"context"
+	"gatehouse"
 	"log/slog"
 	"sync"
 	"time"
@@ -157,7 +158,7 @@ func (w *Worker) deliver(ctx context.Context, m store.OutboxMessage) {
 		// Shutting down is not the relay's fault: let any node try
 		// again at once.
 		next = now
-	} else if deadline := m.CreatedAt.Add(GiveUpAfter); !now.Before(deadline) {
+	} else if deadline := m.CreatedAt.Add(giveUpAfter(m.Kind)); !now.Before(deadline) {
 		final = true
 	} else if next.After(deadline) {
 		next = deadline
@@ -170,4 +171,13 @@ func (w *Worker) deliver(ctx context.Context, m store.OutboxMessage) {
 	if err := w.Store.MailFailed(mctx, m.ID, err.Error(), next, final); err != nil {
 		log.Warn("recording failed mail failed", "err", err)
 	}
+}
+
+// giveUpAfter is how long a message is worth retrying: a passcode is dead
+// after its validity, so a late one would only confuse its reader.
+func giveUpAfter(kind string) time.Duration {
+	if kind == "passcode" {
+		return gatehouse.PasscodeTTL
+	}
+	return GiveUpAfter
 }
