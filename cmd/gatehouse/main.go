@@ -226,7 +226,13 @@ func (m *Main) Run(ctx context.Context) error {
 		ln.Close()
 		return err
 	}
-	if n, err := m.Blobs.Sweep(func(k string) (bool, error) { return m.Store.BlobReferenced(ctx, k) }, time.Hour); err != nil {
+	// On PostgreSQL other nodes may be between writing content and
+	// committing it, so only old orphans go; SQLite has this node alone.
+	grace := time.Duration(0)
+	if m.Store.Postgres() {
+		grace = time.Hour
+	}
+	if n, err := m.Blobs.Sweep(func(k string) (bool, error) { return m.Store.BlobReferenced(ctx, k) }, grace); err != nil {
 		m.Log.Warn("sweeping orphaned content failed", "err", err)
 	} else if n > 0 {
 		m.Log.Info("removed orphaned content", "files", n)
