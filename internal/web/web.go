@@ -79,6 +79,25 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /items/{id}/delete", form(user(h.deleteItem)))
 	mux.Handle("GET /items/{id}/download", user(h.download))
 
+	mux.Handle("GET /items/{id}/share", user(h.shareDialog))
+	mux.Handle("POST /items/{id}/share", form(user(h.share)))
+	mux.Handle("GET /items/{id}/access", user(h.manageAccess))
+	mux.Handle("POST /items/{id}/access/{perm}/remove", form(user(h.removeRecipient)))
+	mux.Handle("POST /items/{id}/access/{perm}/delete", form(user(h.deleteLink)))
+
+	// Recipient pages: each checks the link and the caller's right to it on
+	// every request (linkAccess). /passcode and /verify take a form with its
+	// CSRF token or a JSON body; the upload checks its token on the stream.
+	mux.HandleFunc("GET /s/{token}", h.recipientHome)
+	mux.HandleFunc("POST /s/{token}/passcode", h.recipientPasscode)
+	mux.HandleFunc("POST /s/{token}/verify", h.recipientVerify)
+	mux.Handle("POST /s/{token}/signout", form(http.HandlerFunc(h.recipientSignout)))
+	mux.HandleFunc("GET /s/{token}/content", h.sharedContent)
+	mux.HandleFunc("GET /s/{token}/items/{id}", h.sharedItemPage)
+	mux.HandleFunc("GET /s/{token}/items/{id}/children", h.sharedItemChildren)
+	mux.HandleFunc("GET /s/{token}/items/{id}/content", h.sharedContent)
+	mux.HandleFunc("POST /s/{token}/upload", h.sharedUpload)
+
 	mux.Handle("GET /admin/users", admin(h.users))
 	mux.Handle("POST /admin/users", form(admin(h.createUser)))
 	mux.Handle("POST /admin/users/{id}/disable", form(admin(h.disableUser)))

@@ -19,6 +19,32 @@
     }
   });
 
+  // Copy a sharing link to the clipboard; the field stays selectable
+  // without JavaScript.
+  document.querySelectorAll('button[data-copy]').forEach(function (btn) {
+    var field = document.getElementById(btn.getAttribute('data-copy'));
+    var status = btn.parentNode.querySelector('.status');
+    if (!field) {
+      return;
+    }
+    btn.addEventListener('click', function () {
+      function done(ok) {
+        if (status) {
+          status.textContent = ok ? 'Copied.' : 'Select the link and copy it.';
+        }
+      }
+      field.focus();
+      field.select();
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(field.value).then(function () { done(true); }, function () {
+          done(document.execCommand && document.execCommand('copy'));
+        });
+        return;
+      }
+      done(document.execCommand && document.execCommand('copy'));
+    });
+  });
+
   // Upload with a progress bar. The server answers this request with JSON
   // that says which page to show next.
   var form = document.getElementById('upload-form');

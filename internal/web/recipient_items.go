@@ -1,0 +1,390 @@
+package web
+
+import (
+	"errors"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"gatehouse"
+	"gatehouse/internal/api"
+	"gatehouse/internal/httpx"
+	"gatehouse/internal/store"
+)
+
+// sharedItem is what a recipient learns about an item: no owner, no path
+// above the shared item, no internal ids but the item's own.
+type sharedItem struct {
+	ID                   string        `json:"id"`
+	Name                 string        `json:"name"`
+	Size                 int64         `json:"size"`
+	LastModifiedDateTime time.Time     `json:"lastModifiedDateTime"`
+	File                 *sharedFile   `json:"file,omitempty"`
+	Folder               *sharedFolder `json:"folder,omitempty"`
+}
+
+type sharedFile struct {
+	MimeType string `json:"mimeType"`
+}
+
+type sharedFolder struct {
+	ChildCount int `json:"childCount"`
+}
+
+func sharedItemJSON(it *gatehouse.Item) sharedItem {
+	s := sharedItem{ID: it.ID, Name: it.Name, Size: it.Size, LastModifiedDateTime: it.ModifiedAt}
+	if it.IsFolder {
+		s.Folder = &sharedFolder{ChildCount: it.ChildCount}
+	} else {
+		s.File = &sharedFile{MimeType: it.MimeType}
+	}
+	return s
+}
+
+// sharedData is the page of a shared file or of a folder inside a share.
+type sharedData struct {
+	base
+	Token     string
+	Item      *gatehouse.Item
+	Crumbs    []*gatehouse.Item // from the shared folder down to Item
+	Children  []*gatehouse.Item
+	More      string
+	Download  string // the content address of a file
+	CanUpload bool
+	Recipient string // the verified address; "" for a signed-in user
+	MaxUpload int64
+}
+
+// shareURL is the page of an item inside the share of token.
+func shareURL(token string, l *gatehouse.Link, id string) string {
+	if id == l.ItemID {
+		return "/s/" + url.PathEscape(token)
+	}
+	return "/s/" + url.PathEscape(token) + "/items/" + url.PathEscape(id)
+}
+
+// foldersFirst orders a listing as file managers do; the store already
+// sorts each kind by name.
+func foldersFirst(items []*gatehouse.Item) {
+	slices.SortStableFunc(items, func(a, b *gatehouse.Item) int {
+		switch {
+		case a.IsFolder == b.IsFolder:
+			return 0
+		case a.IsFolder:
+			return -1
+		}
+		return 1
+	})
+}
+
+// sharedChildren lists a page of a folder inside the share.
+func (h *Handler) sharedChildren(r *http.Request, l *gatehouse.Link, it *gatehouse.Item) ([]*gatehouse.Item, string, error) {
+	var after *store.ChildCursor
+	if a := r.URL.Query().Get("after"); a != "" {
+		after = decodeChildCursor(a)
+	}
+	items, next, err := h.store.Children(r.Context(), l.DriveID, it.ID, after, folderPageSize)
+	if err != nil {
+		return nil, "", err
+	}
+	more := ""
+	if next != nil {
+		more = "?after=" + encodeChildCursor(next)
+	}
+	return items, more, nil
+}
+
+// showShared answers with a shared item: JSON, or its page with the
+// listing of a folder and the upload form of an edit link.
+func (h *Handler) showShared(w http.ResponseWriter, r *http.Request, l *gatehouse.Link, a *access, it *gatehouse.Item) {
+	token := r.PathValue("token")
+	var children []*gatehouse.Item
+	var more string
+	if it.IsFolder {
+		var err error
+		if children, more, err = h.sharedChildren(r, l, it); err != nil {
+			h.linkFail(w, r, err)
+			return
+		}
+	}
+	if wantsJSON(r) {
+		out := map[string]any{"verified": true, "item": sharedItemJSON(it)}
+		if it.IsFolder {
+			out["children"] = sharedList(children)
+			if more != "" {
+				out["@odata.nextLink"] = h.cfg.BaseURL + shareURL(token, l, it.ID) + "/children" + more
+			}
+		}
+		httpx.WriteJSON(w, http.StatusOK, out)
+		return
+	}
+	d := &sharedData{base: h.base(w, r, it.Name), Token: token, Item: it, Children: children,
+		CanUpload: l.Role == gatehouse.RoleWrite && (it.IsFolder || it.ID == l.ItemID), MaxUpload: h.cfg.MaxUpload}
+	d.User = a.user
+	if a.user == nil {
+		d.Recipient = a.actor.Email
+	} else {
+		d.Section = "files"
+	}
+	if more != "" {
+		d.More = shareURL(token, l, it.ID) + more
+	}
+	if it.IsFolder {
+		foldersFirst(d.Children)
+		crumbs, err := h.store.Breadcrumbs(r.Context(), l.DriveID, it.ID)
+		if err != nil {
+			h.linkFail(w, r, err)
+			return
+		}
+		// Only the part inside the share: what lies above is not theirs to see.
+		for i, c := range crumbs {
+			if c.ID == l.ItemID {
+				d.Crumbs = crumbs[i:]
+				break
+			}
+		}
+	} else if it.ID == l.ItemID {
+		d.Download = "/s/" + url.PathEscape(token) + "/content"
+	} else {
+		d.Download = shareURL(token, l, it.ID) + "/content"
+	}
+	h.render(w, r, http.StatusOK, "recipient_item", d)
+}
+
+func sharedList(items []*gatehouse.Item) []sharedItem {
+	out := make([]sharedItem, 0, len(items))
+	for _, it := range items {
+		out = append(out, sharedItemJSON(it))
+	}
+	return out
+}
+
+// linkItem checks access and loads the item of the path inside the share.
+// Ids that could name a path rather than an item are not found outright.
+func (h *Handler) linkItem(r *http.Request) (*gatehouse.Link, *access, *gatehouse.Item, error) {
+	l, a, err := h.linkAccess(r)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	id := r.PathValue("id")
+	if id == "" {
+		id = l.ItemID
+	} else if strings.ContainsAny(id, "/\\") || strings.Contains(id, "..") {
+		return nil, nil, nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "The item was not found.")
+	}
+	it, err := h.store.LinkItem(r.Context(), l, id)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return l, a, it, nil
+}
+
+// sharedItemPage is GET /s/{token}/items/{id}.
+func (h *Handler) sharedItemPage(w http.ResponseWriter, r *http.Request) {
+	l, a, it, err := h.linkItem(r)
+	if err != nil {
+		h.linkFail(w, r, err)
+		return
+	}
+	if !it.IsFolder {
+		if err := h.store.RecordAccess(r.Context(), a.actor, gatehouse.OpFileAccessed, it, l.ShareID); err != nil {
+			h.linkFail(w, r, err)
+			return
+		}
+	}
+	h.showShared(w, r, l, a, it)
+}
+
+// sharedItemChildren is GET /s/{token}/items/{id}/children: Graph's
+// {"value": [...]} as JSON, the folder's page otherwise.
+func (h *Handler) sharedItemChildren(w http.ResponseWriter, r *http.Request) {
+	l, a, it, err := h.linkItem(r)
+	if err != nil {
+		h.linkFail(w, r, err)
+		return
+	}
+	if !it.IsFolder {
+		h.linkFail(w, r, gatehouse.Errorf(gatehouse.EINVALID, "“%s” is a file, not a folder.", it.Name))
+		return
+	}
+	if !wantsJSON(r) {
+		h.showShared(w, r, l, a, it)
+		return
+	}
+	children, more, err := h.sharedChildren(r, l, it)
+	if err != nil {
+		h.linkFail(w, r, err)
+		return
+	}
+	out := map[string]any{"value": sharedList(children)}
+	if more != "" {
+		out["@odata.nextLink"] = h.cfg.BaseURL + shareURL(r.PathValue("token"), l, it.ID) + "/children" + more
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+}
+
+// sharedContent is GET /s/{token}/content and /s/{token}/items/{id}/content:
+// the file as an attachment, recorded before it is sent.
+func (h *Handler) sharedContent(w http.ResponseWriter, r *http.Request) {
+	l, a, it, err := h.linkItem(r)
+	if err != nil {
+		h.linkFail(w, r, err)
+		return
+	}
+	if it.IsFolder {
+		h.linkFail(w, r, gatehouse.Errorf(gatehouse.EINVALID, "“%s” is a folder; open it to download its files.", it.Name))
+		return
+	}
+	// Should a browser render it anyway, the content runs with no rights.
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	if err := api.ServeItem(w, r, h.store, a.actor, it, l.ShareID); err != nil {
+		w.Header().Del("Content-Security-Policy")
+		h.linkFail(w, r, err)
+	}
+}
+
+// streamCSRF reads the first part of a streamed multipart form and checks
+// that it is the CSRF token, unless the X-CSRF-Token header already holds
+// it (app.js). It returns the reader positioned after the token.
+func streamCSRF(r *http.Request) (*multipart.Reader, bool) {
+	headerOK := r.Header.Get(httpx.CSRFHeader) != "" && httpx.CSRFValid(r, r.Header.Get(httpx.CSRFHeader))
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return nil, false
+	}
+	if headerOK {
+		return mr, true
+	}
+	p, err := mr.NextPart()
+	if err != nil || p.FormName() != httpx.CSRFField {
+		return nil, false
+	}
+	tok, _ := io.ReadAll(io.LimitReader(p, 256))
+	return mr, httpx.CSRFValid(r, string(tok))
+}
+
+// sharedUpload is POST /s/{token}/upload on an edit link: files go into a
+// folder of the share (the form's parent, which precedes the files, or the
+// shared folder), or replace the shared file of a file link.
+func (h *Handler) sharedUpload(w http.ResponseWriter, r *http.Request) {
+	uploadFail := func(err error) {
+		if wantsJSON(r) {
+			httpx.LogError(r, err)
+			httpx.WriteJSON(w, httpx.Status(gatehouse.ErrorCode(err)), map[string]string{"error": gatehouse.ErrorMessage(err)})
+			return
+		}
+		h.linkFail(w, r, err)
+	}
+	l, a, err := h.linkAccess(r)
+	if err != nil {
+		uploadFail(err)
+		return
+	}
+	if l.Role != gatehouse.RoleWrite {
+		uploadFail(gatehouse.Errorf(gatehouse.EFORBIDDEN, "This link lets you view and download only."))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload+uploadSlack)
+	mr, ok := streamCSRF(r)
+	if !ok {
+		if wantsJSON(r) {
+			uploadFail(gatehouse.Errorf(gatehouse.EFORBIDDEN, "The page has expired. Reload it and try again."))
+			return
+		}
+		h.forbiddenForm(w, r)
+		return
+	}
+	ctx := r.Context()
+	shared, err := h.store.LinkItem(ctx, l, l.ItemID)
+	if err != nil {
+		uploadFail(err)
+		return
+	}
+	folder := shared
+	if id := r.URL.Query().Get("parent"); id != "" && shared.IsFolder {
+		if folder, err = h.sharedFolder(r, l, id); err != nil {
+			uploadFail(err)
+			return
+		}
+	}
+	var names []string
+	var storeErr error
+	put := func(parentID, name string, p io.Reader) {
+		it, _, perr := h.store.PutFile(ctx, a.actor, l.DriveID, parentID, name, p, h.cfg.MaxUpload)
+		if perr != nil {
+			storeErr = perr
+			return
+		}
+		names = append(names, it.Name)
+	}
+	for storeErr == nil {
+		var p *multipart.Part
+		if p, err = mr.NextPart(); err != nil {
+			break
+		}
+		switch {
+		case p.FormName() == "parent" && shared.IsFolder && len(names) == 0:
+			if id, _ := io.ReadAll(io.LimitReader(p, 256)); len(id) > 0 {
+				folder, storeErr = h.sharedFolder(r, l, string(id))
+			}
+		case p.FormName() != "file" || p.FileName() == "":
+			// the CSRF field again, or an empty file input
+		case !shared.IsFolder && len(names) > 0:
+			storeErr = gatehouse.Errorf(gatehouse.EINVALID, "This link shares one file: upload one file to replace it.")
+		case !shared.IsFolder:
+			// The upload replaces the shared file, whatever the new file is called.
+			put(shared.ParentID, shared.Name, p)
+		default:
+			put(folder.ID, p.FileName(), p)
+		}
+	}
+	var mbe *http.MaxBytesError
+	switch {
+	case storeErr != nil:
+		err = storeErr
+	case errors.Is(err, io.EOF):
+		err = nil
+		if len(names) == 0 {
+			err = gatehouse.Errorf(gatehouse.EINVALID, "Choose a file to upload.")
+		}
+	case errors.As(err, &mbe):
+		err = gatehouse.Errorf(gatehouse.ETOOLARGE, "The upload is larger than the limit of %d MiB.", h.cfg.MaxUpload>>20)
+	default:
+		// A broken multipart stream is the client's doing, not ours.
+		err = gatehouse.Errorf(gatehouse.EINVALID, "The upload was cut off or is not a valid form. Please try again.")
+	}
+	if err != nil {
+		if len(names) > 0 {
+			httpx.LogError(r, err)
+			err = gatehouse.Errorf(gatehouse.ErrorCode(err), "%s %s", uploadedMessage(names), gatehouse.ErrorMessage(err))
+		}
+		uploadFail(err)
+		return
+	}
+	setFlash(w, r, uploadedMessage(names))
+	back := shareURL(r.PathValue("token"), l, folder.ID)
+	if wantsJSON(r) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"location": back})
+		return
+	}
+	redirect(w, r, back)
+}
+
+// sharedFolder returns a folder inside the share, for uploads.
+func (h *Handler) sharedFolder(r *http.Request, l *gatehouse.Link, id string) (*gatehouse.Item, error) {
+	if strings.ContainsAny(id, "/\\") || strings.Contains(id, "..") {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "The folder was not found.")
+	}
+	it, err := h.store.LinkItem(r.Context(), l, id)
+	if err != nil {
+		return nil, err
+	}
+	if !it.IsFolder {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "“%s” is a file, not a folder.", it.Name)
+	}
+	return it, nil
+}
