@@ -35,6 +35,7 @@ type Actor struct {
 	IsAdmin   bool
 	ClientIP  string
 	UserAgent string
+	ShareID   string // the UniqueSharingId of the link the actor came through, if any
 }
 
 // SystemActor is the actor of changes made from the command line.

@@ -229,6 +229,7 @@ func (s *Store) itemRecord(op string, a gatehouse.Actor, it *gatehouse.Item) *ga
 		r.ItemType = "Folder"
 	}
 	r.SourceFileName = it.Name
+	r.UniqueSharingID = a.ShareID
 	r.SourceRelativeURL = it.ParentPath
 	if r.SourceRelativeURL == "" {
 		r.SourceRelativeURL = "/"
@@ -560,7 +561,9 @@ func (s *Store) OpenContent(it *gatehouse.Item) (io.ReadSeekCloser, error) {
 // an item and returns once it is committed.
 func (s *Store) RecordAccess(ctx context.Context, by gatehouse.Actor, op string, it *gatehouse.Item, sharingID string) error {
 	r := s.itemRecord(op, by, it)
-	r.UniqueSharingID = sharingID
+	if sharingID != "" {
+		r.UniqueSharingID = sharingID
+	}
 	req := accessReq{rec: r, done: make(chan error, 1)}
 	s.accessMu.RLock()
 	if s.access == nil {

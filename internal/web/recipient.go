@@ -58,7 +58,9 @@ func (h *Handler) linkAccess(r *http.Request) (*gatehouse.Link, *access, error) 
 			ok = d != nil && d.ID == l.DriveID
 		}
 		if ok {
-			return l, &access{actor: gatehouse.UserActor(u, ip, ua), user: u}, nil
+			actor := gatehouse.UserActor(u, ip, ua)
+			actor.ShareID = l.ShareID
+			return l, &access{actor: actor, user: u}, nil
 		}
 	} else if gatehouse.ErrorCode(err) != gatehouse.EUNAUTHORIZED {
 		return l, nil, err
@@ -73,7 +75,7 @@ func (h *Handler) linkAccess(r *http.Request) (*gatehouse.Link, *access, error) 
 				return l, nil, err
 			}
 			if ok {
-				return l, &access{actor: gatehouse.Actor{Email: email, UserType: gatehouse.UserTypeAdHoc, ClientIP: ip, UserAgent: ua}}, nil
+				return l, &access{actor: gatehouse.Actor{Email: email, UserType: gatehouse.UserTypeAdHoc, ClientIP: ip, UserAgent: ua, ShareID: l.ShareID}}, nil
 			}
 		case gatehouse.ErrorCode(err) != gatehouse.EUNAUTHORIZED:
 			return l, nil, err

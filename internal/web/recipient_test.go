@@ -657,7 +657,7 @@ func TestRecipientUpload(t *testing.T) {
 		t.Errorf("Edit holds %d items, want Sub and new.txt", len(kids))
 	}
 	recs, _, _ := e.store.SearchAudit(context.Background(), gatehouse.AuditFilter{Operation: gatehouse.OpFileUploaded, UserID: "ext@partner.test"}, nil)
-	if len(recs) != 1 || recs[0].UserType != gatehouse.UserTypeAdHoc || recs[0].SourceFileName != "new.txt" {
+	if len(recs) != 1 || recs[0].UserType != gatehouse.UserTypeAdHoc || recs[0].SourceFileName != "new.txt" || recs[0].UniqueSharingID == "" {
 		t.Errorf("FileUploaded records %+v, want one by the AdHocRecipient", recs)
 	}
 
