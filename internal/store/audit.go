@@ -249,8 +249,17 @@ type accessReq struct {
 // record".
 func (s *Store) accessWriter(queue <-chan accessReq) {
 	defer close(s.accessDone)
+	busy := false
 	for req := range queue {
 		batch := []accessReq{req}
+		// Under load (the last batch had company) wait a moment for more
+		// records, so one commit serves many requests; a lone request is
+		// written at once.
+		wait := time.Duration(0)
+		if busy {
+			wait = accessLinger
+		}
+		timer := time.NewTimer(wait)
 	drain:
 		for len(batch) < 256 {
 			select {
@@ -259,16 +268,21 @@ func (s *Store) accessWriter(queue <-chan accessReq) {
 					break drain
 				}
 				batch = append(batch, r)
-			default:
+			case <-timer.C:
 				break drain
 			}
 		}
+		timer.Stop()
+		busy = len(batch) > 1
 		err := s.appendBatch(batch)
 		for _, r := range batch {
 			r.done <- err
 		}
 	}
 }
+
+// accessLinger is how long a busy access writer waits to fill a batch.
+const accessLinger = 500 * time.Microsecond
 
 func (s *Store) appendBatch(batch []accessReq) error {
 	tx, err := s.begin(context.Background())

@@ -72,7 +72,7 @@ func Open(ctx context.Context, dsn string, blobs *blob.Store) (*Store, error) {
 		// The path goes into a file: URI, where these three mean something.
 		path = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
 		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)", "mmap_size(1073741824)"} {
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
 			q.Add("_pragma", p)
 		}
 		// One writer connection whose transactions begin IMMEDIATE: SQLite
