@@ -238,6 +238,7 @@ func TestAPI(t *testing.T) {
 			}
 			bc.json("GET", "/v1.0/users/"+bob.ID, nil, 200)
 			bc.errorCode("GET", "/v1.0/users/"+admin.ID, nil, 403)
+			bc.errorCode("GET", "/v1.0/users/nobody@example.com", nil, 403) // not 404: existence stays hidden
 
 			// The audit log: each change is there at once, filtered and paged.
 			ops := map[string]bool{}

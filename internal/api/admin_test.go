@@ -220,14 +220,7 @@ func TestAdminPasscodePauses(t *testing.T) {
 			if n := len(e.list("/v1.0/admin/passcodePauses")); n != 0 {
 				t.Fatalf("pauses before any failure: got %d, want 0", n)
 			}
-			if err := e.s.SendPasscode(ctx, e.link.Token, e.guest, "198.51.100.7", "test-agent/1.0"); err != nil {
-				t.Fatalf("SendPasscode: %v", err)
-			}
-			for i := range gatehouse.PauseAfterFailures {
-				if _, err := e.s.VerifyPasscode(ctx, e.link.Token, e.guest, "00000000", false, 30, "198.51.100.7", "test-agent/1.0"); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
-					t.Fatalf("wrong code %d: got %v, want EINVALID", i+1, err)
-				}
-			}
+			testenv.PausePasscodes(t, e.s, e.link.Token, e.guest)
 
 			list := e.list("/v1.0/admin/passcodePauses")
 			if len(list) != 1 {

@@ -246,6 +246,9 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request, c *caller) error
 	if err != nil {
 		return err
 	}
+	if l.Expired(h.store.Now()) {
+		return gatehouse.Errorf(gatehouse.EGONE, "This link has expired; create a new one to share again.")
+	}
 	d, err := h.store.Drive(r.Context(), l.DriveID)
 	if err != nil {
 		return err

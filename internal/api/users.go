@@ -32,12 +32,14 @@ func (h *Handler) lookupUser(r *http.Request, key string) (*gatehouse.User, erro
 }
 
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, c *caller) error {
-	u, err := h.lookupUser(r, r.PathValue("id"))
+	key := r.PathValue("id")
+	if !c.user.IsAdmin && key != c.user.ID && !strings.EqualFold(key, c.user.Email) {
+		// Asked before any lookup, so the answer says nothing about who exists.
+		return gatehouse.Errorf(gatehouse.EFORBIDDEN, "Only administrators can read other users.")
+	}
+	u, err := h.lookupUser(r, key)
 	if err != nil {
 		return err
-	}
-	if !c.user.IsAdmin && u.ID != c.user.ID {
-		return gatehouse.Errorf(gatehouse.EFORBIDDEN, "Only administrators can read other users.")
 	}
 	httpx.WriteJSON(w, http.StatusOK, userJSON(u))
 	return nil

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 	"time"
@@ -156,16 +157,27 @@ type ChainBreak struct {
 // VerifyAudit walks the whole chain in order and returns the number of
 // records checked and the first break, or nil when the chain is intact.
 func (s *Store) VerifyAudit(ctx context.Context) (int64, *ChainBreak, error) {
+	// One snapshot for the head and every record, so a server appending
+	// meanwhile neither hides a break nor makes one up.
+	var opts *sql.TxOptions
+	if s.postgres {
+		opts = &sql.TxOptions{Isolation: sql.LevelRepeatableRead, ReadOnly: true}
+	}
+	tx, err := s.read.BeginTx(ctx, opts)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer tx.Rollback()
 	var headSeq int64
 	var headHash string
-	if err := s.queryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash); err != nil {
+	if err := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash); err != nil {
 		return 0, nil, err
 	}
 	prev, want := gatehouse.GenesisHash, int64(1)
 	var n int64
 	// Read in batches so memory stays flat over millions of records.
 	for {
-		rows, err := s.query(ctx, `SELECT `+auditColumns+` FROM audit_records WHERE seq >= ? ORDER BY seq LIMIT 5000`, want)
+		rows, err := tx.QueryContext(ctx, s.rebind(`SELECT `+auditColumns+` FROM audit_records WHERE seq >= ? ORDER BY seq LIMIT 5000`), want)
 		if err != nil {
 			return n, nil, err
 		}

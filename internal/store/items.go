@@ -104,7 +104,7 @@ func (s *Store) ancestors(q querier, id string) (ids, names []string, err error)
 	rows, err := q.query(`WITH RECURSIVE anc (id, parent_id, name, depth) AS (
 			SELECT id, parent_id, name, 0 FROM items WHERE id = ?
 			UNION ALL
-			SELECT i.id, i.parent_id, i.name, a.depth + 1 FROM items i JOIN anc a ON i.id = a.parent_id
+			SELECT i.id, i.parent_id, i.name, a.depth + 1 FROM items i JOIN anc a ON i.id = a.parent_id WHERE a.depth < 1000
 		) SELECT id, name FROM anc ORDER BY depth DESC`, id)
 	if err != nil {
 		return nil, nil, err
@@ -407,6 +407,13 @@ func (s *Store) UpdateItem(ctx context.Context, by gatehouse.Actor, driveID, id 
 	renamed := up.Name != nil && *up.Name != it.Name
 	moved := up.ParentID != nil && *up.ParentID != it.ParentID
 	if moved {
+		if s.postgres {
+			// Moves in one drive take turns: two crossing moves could each
+			// pass the cycle check against the other's old state.
+			if _, err := tx.exec(`SELECT id FROM drives WHERE id = ? FOR UPDATE`, driveID); err != nil {
+				return nil, err
+			}
+		}
 		parent, err := tx.parentFolder(driveID, *up.ParentID)
 		if err != nil {
 			return nil, err
@@ -460,9 +467,11 @@ func (s *Store) UpdateItem(ctx context.Context, by gatehouse.Actor, driveID, id 
 	return it, tx.Commit()
 }
 
+// subtree selects an item and everything under it. UNION, not UNION ALL,
+// so that even a corrupted tree with a cycle ends.
 const subtree = `WITH RECURSIVE sub (id) AS (
 	SELECT id FROM items WHERE id = ?
-	UNION ALL
+	UNION
 	SELECT i.id FROM items i JOIN sub ON i.parent_id = sub.id)`
 
 // DeleteItem deletes an item, with everything inside a folder and all

@@ -133,7 +133,8 @@ func (s *Store) MailSent(ctx context.Context, id string) error {
 		return err
 	}
 	defer tx.Rollback()
-	res, err := tx.exec(`UPDATE outbox SET state = 'sent', sent_at = ?, lease_until = 0, last_error = ''
+	// Delivered mail keeps no body: it carries links and codes.
+	res, err := tx.exec(`UPDATE outbox SET state = 'sent', sent_at = ?, lease_until = 0, last_error = '', text_body = '', html_body = ''
 		WHERE id = ? AND state = 'pending'`, micros(tx.now), id)
 	if err != nil {
 		return err
@@ -156,7 +157,11 @@ func (s *Store) MailFailed(ctx context.Context, id, errText string, next time.Ti
 	defer tx.Rollback()
 	var res sql.Result
 	if final {
-		res, err = tx.exec(`UPDATE outbox SET state = 'failed', lease_until = 0, last_error = ?
+		// A failed passcode mail is never retried (its code is dead), so
+		// its code need not be kept either.
+		res, err = tx.exec(`UPDATE outbox SET state = 'failed', lease_until = 0, last_error = ?,
+			text_body = CASE WHEN kind = 'passcode' THEN '' ELSE text_body END,
+			html_body = CASE WHEN kind = 'passcode' THEN '' ELSE html_body END
 			WHERE id = ? AND state = 'pending'`, errText, id)
 	} else {
 		res, err = tx.exec(`UPDATE outbox SET next_attempt_at = ?, lease_until = 0, last_error = ?
@@ -208,17 +213,20 @@ func (s *Store) RetryMail(ctx context.Context, id string) error {
 	}
 	defer tx.Rollback()
 	res, err := tx.exec(`UPDATE outbox SET state = 'pending', next_attempt_at = ?, lease_until = 0
-		WHERE id = ? AND state = 'failed'`, micros(tx.now), id)
+		WHERE id = ? AND state = 'failed' AND kind <> 'passcode'`, micros(tx.now), id)
 	if err != nil {
 		return err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		var state string
-		err := tx.queryRow(`SELECT state FROM outbox WHERE id = ?`, id).Scan(&state)
+		var state, kind string
+		err := tx.queryRow(`SELECT state, kind FROM outbox WHERE id = ?`, id).Scan(&state, &kind)
 		if errors.Is(err, sql.ErrNoRows) {
 			return notFound("The mail")
 		} else if err != nil {
 			return err
+		}
+		if kind == "passcode" && state == "failed" {
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "A passcode mail is not resent: its code has expired. The recipient can ask for a new code.")
 		}
 		return gatehouse.Errorf(gatehouse.ECONFLICT, "Only failed mail can be retried; this one is %s.", state)
 	}

@@ -14,27 +14,44 @@ import (
 	"gatehouse/internal/mail"
 )
 
+// verifyFreeFailures is how many failed verifications a client address
+// makes before each further try waits, doubling, as sign-ins do.
+const verifyFreeFailures = 50
+
 // errBadCode is the one answer to every failed verification: wrong,
 // expired, used, killed, paused, or not a recipient at all.
 var errBadCode = gatehouse.Errorf(gatehouse.EINVALID, "That code didn't work. Check the latest email we sent, or ask for a new code.")
 
-// passcodeKey returns the deployment's HMAC key for codes, creating it on
-// first use. It lives in the database so every node shares it.
+// loadPasscodeKey reads the deployment's HMAC key for codes, creating it
+// on first start. It lives in the database so every node shares it, and is
+// cached only once committed.
+func (s *Store) loadPasscodeKey(ctx context.Context) error {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.exec(`INSERT INTO secrets (name, value) VALUES ('passcode_hmac', ?) ON CONFLICT (name) DO NOTHING`,
+		gatehouse.NewSecret("")); err != nil {
+		return err
+	}
+	var v string
+	if err := tx.queryRow(`SELECT value FROM secrets WHERE name = 'passcode_hmac'`).Scan(&v); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	k := []byte(v)
+	s.codeKey.Store(&k)
+	return nil
+}
+
 func (tx *Tx) passcodeKey() ([]byte, error) {
 	if k := tx.s.codeKey.Load(); k != nil {
 		return *k, nil
 	}
-	if _, err := tx.exec(`INSERT INTO secrets (name, value) VALUES ('passcode_hmac', ?) ON CONFLICT (name) DO NOTHING`,
-		gatehouse.NewSecret("")); err != nil {
-		return nil, err
-	}
-	var v string
-	if err := tx.queryRow(`SELECT value FROM secrets WHERE name = 'passcode_hmac'`).Scan(&v); err != nil {
-		return nil, err
-	}
-	k := []byte(v)
-	tx.s.codeKey.Store(&k)
-	return k, nil
+	return nil, errors.New("store: the passcode key is not loaded")
 }
 
 // codeHash binds a code to its link and address.
@@ -88,8 +105,12 @@ func (tx *Tx) sendPasscode(l *gatehouse.Link, email, ip, ua string) (bool, error
 		return false, err
 	}
 	now := micros(tx.now)
-	var paused int
+	var paused, disabled int
 	if err := tx.queryRow(`SELECT COUNT(*) FROM verification_pauses WHERE link_id = ? AND email = ? AND paused_until > ?`, l.ID, email, now).Scan(&paused); err != nil || paused > 0 {
+		return false, err
+	}
+	// A disabled account's address gets no way in through a passcode.
+	if err := tx.queryRow(`SELECT COUNT(*) FROM users WHERE email = ? AND disabled = ?`, email, true).Scan(&disabled); err != nil || disabled > 0 {
 		return false, err
 	}
 	var last30s, lastHour, ipHour int
@@ -173,6 +194,17 @@ func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, r
 	actor := recipientActor(email, ip, ua)
 	now := micros(tx.now)
 
+	// One client guessing across many addresses is slowed down like
+	// sign-ins; it is told nothing more than the generic failure.
+	ipKey := "verify-ip:" + ip
+	var blockedUntil int64
+	if err := tx.queryRow(`SELECT COALESCE(MAX(blocked_until), 0) FROM login_attempts WHERE key = ?`, ipKey).Scan(&blockedUntil); err != nil {
+		return nil, err
+	}
+	if blockedUntil > now {
+		return nil, errBadCode
+	}
+
 	var paused int
 	if err := tx.queryRow(`SELECT COUNT(*) FROM verification_pauses WHERE link_id = ? AND email = ? AND paused_until > ?`, l.ID, email, now).Scan(&paused); err != nil {
 		return nil, err
@@ -208,6 +240,9 @@ func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, r
 			return sess, tx.Commit()
 		}
 	}
+	if err := tx.attemptFailed(ipKey, verifyFreeFailures); err != nil {
+		return nil, err
+	}
 	if err := tx.passcodeFailed(l, it, actor, id, paused > 0); err != nil {
 		return nil, err
 	}
@@ -227,11 +262,16 @@ func (tx *Tx) passcodeFailed(l *gatehouse.Link, it *gatehouse.Item, actor gateho
 		r.EventData = gatehouse.EventData(map[string]any{"reason": "paused"})
 		return tx.audit(r) // a paused pair gains no more failures to count
 	}
-	if codeID != "" {
-		if _, err := tx.exec(`UPDATE passcodes SET failures = failures + 1,
-			killed = CASE WHEN failures + 1 >= ? THEN ? ELSE killed END WHERE id = ?`, gatehouse.PasscodeMaxFailures, true, codeID); err != nil {
-			return err
-		}
+	if codeID == "" {
+		// No live code: this try could not have worked, so it does not
+		// count towards a pause. Otherwise anyone with the link could keep
+		// a recipient paused; with it, reaching 100 takes 20 codes.
+		r.EventData = gatehouse.EventData(map[string]any{"reason": "no live code"})
+		return tx.audit(r)
+	}
+	if _, err := tx.exec(`UPDATE passcodes SET failures = failures + 1,
+		killed = CASE WHEN failures + 1 >= ? THEN ? ELSE killed END WHERE id = ?`, gatehouse.PasscodeMaxFailures, true, codeID); err != nil {
+		return err
 	}
 	if _, err := tx.exec(`INSERT INTO passcode_failures (link_id, email, at) VALUES (?, ?, ?)`, l.ID, email, now); err != nil {
 		return err

@@ -195,11 +195,27 @@ func TestPasscodePause(t *testing.T) {
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			e := newLinkEnv(t, b, "ext@partner.test")
-			for i := range gatehouse.PauseAfterFailures {
-				if i%20 == 0 {
-					e.clock.Advance(time.Minute)
-				}
+			// Tries without a live code do not count: they cannot lock anyone out.
+			for range 2 * gatehouse.PauseAfterFailures {
 				e.verify("ext@partner.test", "12345678")
+			}
+			if pauses, _ := e.Pauses(ctx); len(pauses) != 0 {
+				t.Fatalf("tries without a code paused the recipient: %+v", pauses)
+			}
+			// 100 wrong tries against live codes take 20 codes (5 kill each).
+			for i := range gatehouse.PauseAfterFailures / gatehouse.PasscodeMaxFailures {
+				e.clock.Advance(31 * time.Second)
+				if i%(gatehouse.SendMaxPerHour-1) == 0 { // leave room for one more send
+
+					e.clock.Advance(time.Hour)
+				}
+				code := e.send("ext@partner.test", "192.0.2.1")
+				if code == "" {
+					t.Fatalf("code %d was not sent", i)
+				}
+				for range gatehouse.PasscodeMaxFailures {
+					e.verify("ext@partner.test", wrongCode(code))
+				}
 			}
 			pauses, err := e.Pauses(ctx)
 			if err != nil || len(pauses) != 1 || pauses[0].Email != "ext@partner.test" || pauses[0].ShareID != e.link.ShareID {
@@ -218,6 +234,7 @@ func TestPasscodePause(t *testing.T) {
 			if err := e.ClearPause(ctx, admin, e.link.ShareID, "ext@partner.test"); err != nil {
 				t.Fatalf("ClearPause: %v", err)
 			}
+			e.clock.Advance(31 * time.Second)
 			code := e.send("ext@partner.test", "192.0.2.1")
 			if _, err := e.verify("ext@partner.test", code); err != nil {
 				t.Errorf("verify after the pause was cleared: %v", err)
@@ -272,6 +289,30 @@ func TestLinkRevocation(t *testing.T) {
 			}
 			if n, brk, err := e.VerifyAudit(ctx); err != nil || brk != nil {
 				t.Errorf("VerifyAudit after %d: %+v %v", n, brk, err)
+			}
+		})
+	}
+}
+
+// Delivered mail keeps no body, so no code or link lingers in the outbox.
+func TestSentMailForgetsItsBody(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newLinkEnv(t, b, "ext@partner.test")
+			if e.send("ext@partner.test", "192.0.2.1") == "" {
+				t.Fatal("no code")
+			}
+			msgs, err := e.ClaimMail(ctx, 10, time.Minute)
+			if err != nil || len(msgs) != 2 {
+				t.Fatalf("ClaimMail: %d messages, %v", len(msgs), err)
+			}
+			for _, m := range msgs {
+				if err := e.MailSent(ctx, m.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := e.count(`SELECT COUNT(*) FROM outbox WHERE text_body <> '' OR html_body <> ''`); n != 0 {
+				t.Errorf("%d sent messages keep their bodies", n)
 			}
 		})
 	}

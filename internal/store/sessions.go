@@ -112,14 +112,16 @@ func (s *Store) chargeLogin(ctx context.Context, keys []string) error {
 		}
 	}
 	for _, k := range keys {
-		if err := tx.loginFailed(k); err != nil {
+		if err := tx.attemptFailed(k, loginFreeFailures); err != nil {
 			return err
 		}
 	}
 	return tx.Commit()
 }
 
-func (tx *Tx) loginFailed(key string) error {
+// attemptFailed counts a failure against key; after free failures within
+// loginWindow each further one blocks the key twice as long as the last.
+func (tx *Tx) attemptFailed(key string, free int) error {
 	var failures int
 	var start int64
 	err := tx.queryRow(`SELECT failures, window_start FROM login_attempts WHERE key = ?`, key).Scan(&failures, &start)
@@ -130,8 +132,8 @@ func (tx *Tx) loginFailed(key string) error {
 	}
 	failures++
 	var until int64
-	if failures >= loginFreeFailures {
-		block := time.Second << min(failures-loginFreeFailures, 20)
+	if failures >= free {
+		block := time.Second << min(failures-free, 20)
 		until = micros(tx.now.Add(min(block, loginMaxBlock)))
 	}
 	_, err = tx.exec(`INSERT INTO login_attempts (key, failures, window_start, blocked_until) VALUES (?, ?, ?, ?)

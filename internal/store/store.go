@@ -100,6 +100,10 @@ func Open(ctx context.Context, dsn string, blobs *blob.Store) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("migrate: %w", err)
 	}
+	if err := s.loadPasscodeKey(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("load the passcode key: %w", err)
+	}
 	s.access, s.accessDone = make(chan accessReq, 1024), make(chan struct{})
 	go s.accessWriter(s.access)
 	return s, nil

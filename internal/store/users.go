@@ -189,8 +189,12 @@ func (s *Store) UpdateUser(ctx context.Context, by gatehouse.Actor, id string, u
 		}
 	}
 	if u.Disabled || hash != "" {
-		// A disabled account or a new password ends every open session.
+		// A disabled account or a new password ends every open session,
+		// including those opened with a passcode to the same address.
 		if _, err := tx.exec(`DELETE FROM sessions WHERE user_id = ?`, u.ID); err != nil {
+			return nil, err
+		}
+		if _, err := tx.exec(`DELETE FROM recipient_sessions WHERE email = ?`, u.Email); err != nil {
 			return nil, err
 		}
 	}
@@ -223,6 +227,19 @@ func (s *Store) DeleteUser(ctx context.Context, by gatehouse.Actor, id string) e
 	}
 	keys, err := tx.blobKeys(`SELECT i.id FROM items i JOIN drives d ON d.id = i.drive_id WHERE d.owner_id = ?`, id)
 	if err != nil {
+		return err
+	}
+	// The user's links end with their records, as if deleted one by one.
+	var rootID string
+	if err := tx.queryRow(`SELECT root_id FROM drives WHERE owner_id = ?`, id).Scan(&rootID); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if rootID != "" {
+		if err := tx.deleteLinksIn(by, rootID); err != nil {
+			return err
+		}
+	}
+	if _, err := tx.exec(`DELETE FROM recipient_sessions WHERE email = ?`, u.Email); err != nil {
 		return err
 	}
 	for _, q := range []string{
