@@ -297,6 +297,12 @@ func (s *Store) CreateFolder(ctx context.Context, by gatehouse.Actor, driveID, p
 // whether the file is new. Returns EINVALID, ENOTFOUND, ECONFLICT (a folder
 // has the name) or ETOOLARGE.
 func (s *Store) PutFile(ctx context.Context, by gatehouse.Actor, driveID, parentID, name string, r io.Reader, max int64) (*gatehouse.Item, bool, error) {
+	return s.putFile(ctx, by, driveID, parentID, name, r, max, nil)
+}
+
+// putFile receives content and commits it; guard, if any, runs first in the
+// commit's transaction, so what it checks still holds when the file lands.
+func (s *Store) putFile(ctx context.Context, by gatehouse.Actor, driveID, parentID, name string, r io.Reader, max int64, guard func(*Tx) error) (*gatehouse.Item, bool, error) {
 	if err := gatehouse.ValidateName(name); err != nil {
 		return nil, false, err
 	}
@@ -310,7 +316,7 @@ func (s *Store) PutFile(ctx context.Context, by gatehouse.Actor, driveID, parent
 	if err != nil {
 		return nil, false, err
 	}
-	it, created, err := s.commitFile(ctx, by, driveID, parentID, name, info.Key, info.Size, info.SHA256)
+	it, created, err := s.commitFile(ctx, by, driveID, parentID, name, info.Key, info.Size, info.SHA256, guard)
 	if err != nil {
 		s.blobs.Remove(info.Key)
 		return nil, false, err
@@ -318,12 +324,17 @@ func (s *Store) PutFile(ctx context.Context, by gatehouse.Actor, driveID, parent
 	return it, created, nil
 }
 
-func (s *Store) commitFile(ctx context.Context, by gatehouse.Actor, driveID, parentID, name, key string, size int64, sum string) (*gatehouse.Item, bool, error) {
+func (s *Store) commitFile(ctx context.Context, by gatehouse.Actor, driveID, parentID, name, key string, size int64, sum string, guard func(*Tx) error) (*gatehouse.Item, bool, error) {
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return nil, false, err
 	}
 	defer tx.Rollback()
+	if guard != nil {
+		if err := guard(tx); err != nil {
+			return nil, false, err
+		}
+	}
 	parent, err := tx.parentFolder(driveID, parentID)
 	if err != nil {
 		return nil, false, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"io"
 	"strings"
 	"time"
 
@@ -524,4 +525,63 @@ func (s *Store) LinkItem(ctx context.Context, l *gatehouse.Link, id string) (*ga
 		}
 	}
 	return nil, notFound("The item")
+}
+
+// PutFileThroughLink stores an upload made through an edit link: into the
+// shared folder or a folder inside it, or over the shared file itself. The
+// upload may take long, so the commit checks again that the link still
+// stands, the uploader is still on it (or owns it), and the target is still
+// inside the share. Returns EFORBIDDEN, ENOTFOUND, EGONE and PutFile's codes.
+func (s *Store) PutFileThroughLink(ctx context.Context, by gatehouse.Actor, l *gatehouse.Link, parentID, name string, r io.Reader, max int64) (*gatehouse.Item, bool, error) {
+	if l.Role != gatehouse.RoleWrite {
+		return nil, false, gatehouse.Errorf(gatehouse.EFORBIDDEN, "This link lets you view, not upload.")
+	}
+	guard := func(tx *Tx) error {
+		var exp int64
+		var role, owner string
+		err := tx.queryRow(`SELECT l.expires_at, l.role, d.owner_id FROM links l JOIN drives d ON d.id = l.drive_id WHERE l.id = ?`, l.ID).Scan(&exp, &role, &owner)
+		if errors.Is(err, sql.ErrNoRows) {
+			return notFound("The link")
+		} else if err != nil {
+			return err
+		}
+		if exp != 0 && exp <= micros(tx.now) {
+			return gatehouse.Errorf(gatehouse.EGONE, "This link has expired. Ask the person who shared it for a new one.")
+		}
+		if role != gatehouse.RoleWrite {
+			return gatehouse.Errorf(gatehouse.EFORBIDDEN, "This link lets you view, not upload.")
+		}
+		if by.UserID == "" || by.UserID != owner {
+			var n int
+			if err := tx.queryRow(`SELECT COUNT(*) FROM link_recipients WHERE link_id = ? AND email = ?`, l.ID, by.Email).Scan(&n); err != nil {
+				return err
+			}
+			if n == 0 {
+				return gatehouse.Errorf(gatehouse.EFORBIDDEN, "You no longer have access to this link.")
+			}
+		}
+		shared, _, err := s.item(tx, l.DriveID, l.ItemID)
+		if err != nil {
+			return err
+		}
+		if !shared.IsFolder {
+			// A file link replaces that file and nothing else, even if it
+			// was renamed or moved meanwhile.
+			if shared.ParentID != parentID || gatehouse.NameKey(shared.Name) != gatehouse.NameKey(name) {
+				return gatehouse.Errorf(gatehouse.ECONFLICT, "The shared file was renamed or moved; reload the page and try again.")
+			}
+			return nil
+		}
+		ids, _, err := s.ancestors(tx, parentID)
+		if err != nil {
+			return err
+		}
+		for _, a := range ids {
+			if a == l.ItemID {
+				return nil
+			}
+		}
+		return notFound("The folder")
+	}
+	return s.putFile(ctx, by, l.DriveID, parentID, name, r, max, guard)
 }

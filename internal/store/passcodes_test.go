@@ -1,7 +1,9 @@
 package store_test
 
 import (
+	"io"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -313,6 +315,68 @@ func TestSentMailForgetsItsBody(t *testing.T) {
 			}
 			if n := e.count(`SELECT COUNT(*) FROM outbox WHERE text_body <> '' OR html_body <> ''`); n != 0 {
 				t.Errorf("%d sent messages keep their bodies", n)
+			}
+		})
+	}
+}
+
+// onRead runs fn once, when the upload's content is first read: a change
+// made while an upload is in flight.
+type onRead struct {
+	r  io.Reader
+	fn func()
+}
+
+func (o *onRead) Read(p []byte) (int, error) {
+	if o.fn != nil {
+		o.fn()
+		o.fn = nil
+	}
+	return o.r.Read(p)
+}
+
+func TestUploadThroughLinkRechecksAtCommit(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b)
+			_, by, d := e.member("owner@example.com")
+			shared := e.folder(by, d, d.RootID, "Drop")
+			sub := e.folder(by, d, shared.ID, "Sub")
+			l, _, err := e.Share(ctx, by, store.ShareRequest{DriveID: d.ID, ItemID: shared.ID, Role: gatehouse.RoleWrite, Emails: []string{"ext@partner.test"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ext := gatehouse.Actor{Email: "ext@partner.test", UserType: gatehouse.UserTypeAdHoc, ShareID: l.ShareID}
+			if _, _, err := e.PutFileThroughLink(ctx, ext, l, shared.ID, "a.txt", strings.NewReader("a"), 1<<20); err != nil {
+				t.Fatalf("upload: %v", err)
+			}
+			// The subfolder leaves the share while the upload runs.
+			moveOut := &onRead{r: strings.NewReader("b"), fn: func() {
+				root := d.RootID
+				if _, err := e.UpdateItem(ctx, by, d.ID, sub.ID, store.ItemUpdate{ParentID: &root}); err != nil {
+					t.Fatal(err)
+				}
+			}}
+			_, _, err = e.PutFileThroughLink(ctx, ext, l, sub.ID, "b.txt", moveOut, 1<<20)
+			wantCode(t, "upload into a folder moved out of the share", err, gatehouse.ENOTFOUND)
+			// The recipient is removed while the upload runs.
+			revoke := &onRead{r: strings.NewReader("c"), fn: func() {
+				if _, err := e.RevokeRecipients(ctx, by, d.ID, shared.ID, l.ID, []string{"ext@partner.test"}); err != nil {
+					t.Fatal(err)
+				}
+			}}
+			_, _, err = e.PutFileThroughLink(ctx, ext, l, shared.ID, "c.txt", revoke, 1<<20)
+			wantCode(t, "upload by a recipient removed meanwhile", err, gatehouse.EFORBIDDEN)
+			kids, _, _ := e.Children(ctx, d.ID, shared.ID, nil, 10)
+			if len(kids) != 1 || kids[0].Name != "a.txt" {
+				t.Errorf("shared folder holds %d items, want only a.txt", len(kids))
+			}
+			if n := len(e.files("blobs")); n != 1 {
+				t.Errorf("%d blobs on disk, want 1: refused uploads must leave nothing", n)
+			}
+			recs := e.records(gatehouse.AuditFilter{Operation: gatehouse.OpFileUploaded, UserID: "ext@partner.test"})
+			if len(recs) != 1 || recs[0].UniqueSharingID != l.ShareID {
+				t.Errorf("recipient upload records: %+v", recs)
 			}
 		})
 	}

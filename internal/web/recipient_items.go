@@ -314,7 +314,7 @@ func (h *Handler) sharedUpload(w http.ResponseWriter, r *http.Request) {
 	var names []string
 	var storeErr error
 	put := func(parentID, name string, p io.Reader) {
-		it, _, perr := h.store.PutFile(ctx, a.actor, l.DriveID, parentID, name, p, h.cfg.MaxUpload)
+		it, _, perr := h.store.PutFileThroughLink(ctx, a.actor, l, parentID, name, p, h.cfg.MaxUpload)
 		if perr != nil {
 			storeErr = perr
 			return
