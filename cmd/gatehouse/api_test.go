@@ -158,6 +158,7 @@ func TestAPI(t *testing.T) {
 			if hdr.Get("X-Content-Type-Options") != "nosniff" {
 				t.Errorf("no nosniff on download")
 			}
+			anon.errorCode("GET", items+fileID+"/content", nil, 401) // a forged token, on the download path
 			etag := hdr.Get("ETag")
 			if status, _, _ := a.do("GET", items+fileID+"/content", nil, "If-None-Match", etag); status != 304 {
 				t.Errorf("If-None-Match: status %d, want 304", status)

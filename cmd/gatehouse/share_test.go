@@ -132,6 +132,11 @@ func TestSecureLinkFlow(t *testing.T) {
 				}
 			}
 
+			// A JSON body is answered in JSON even without an Accept header.
+			if resp, err := http.Post(webURL+"/verify", "application/json", strings.NewReader(`{"email":"`+ext+`","code":"1"}`)); err != nil ||
+				resp.StatusCode != 400 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+				t.Errorf("JSON verify without Accept: %v %v", err, resp)
+			}
 			// Wrong code, then the right one.
 			if status, _, _ := rc.call("POST", webURL+"/verify", map[string]any{"email": ext, "code": "00000000"}); status != 400 {
 				t.Errorf("wrong code: status %d, want 400", status)
@@ -173,7 +178,7 @@ func TestSecureLinkFlow(t *testing.T) {
 				}
 			}
 			if count["SecureLinkCreated"] != 1 || count["AddedToSecureLink"] != 2 || count["PasscodeSent"] != 1 ||
-				count["PasscodeVerified"] != 1 || count["PasscodeFailed"] != 2 || count["FileDownloaded"] != 1 {
+				count["PasscodeVerified"] != 1 || count["PasscodeFailed"] != 3 || count["FileDownloaded"] != 1 {
 				t.Errorf("audit operations: %v", count)
 			}
 			for _, r := range recs {

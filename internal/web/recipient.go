@@ -17,7 +17,8 @@ const RecipientCookie = "gh_rs"
 
 // wantsJSON reports whether the client asked for JSON rather than a page.
 func wantsJSON(r *http.Request) bool {
-	return strings.Contains(r.Header.Get("Accept"), "application/json")
+	// A script that sends JSON wants JSON back, whatever its Accept says.
+	return strings.Contains(r.Header.Get("Accept"), "application/json") || jsonBody(r)
 }
 
 // jsonBody reports whether the request body is JSON.
