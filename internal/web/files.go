@@ -2,9 +2,8 @@ package web
 
 import (
 	"encoding/base64"
-	"errors"
 	"fmt"
-	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"slices"
@@ -159,38 +158,11 @@ const uploadSlack = 1 << 20
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	wantJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload+uploadSlack)
-	headerOK := r.Header.Get(httpx.CSRFHeader) != "" && httpx.CSRFValid(r, r.Header.Get(httpx.CSRFHeader))
-	mr, err := r.MultipartReader()
-	if err != nil && !headerOK {
+	mr, ok := streamCSRF(r)
+	if !ok {
 		h.forbiddenForm(w, r)
 		return
 	}
-	var part io.Reader
-	var name, fileName string
-	next := func() error {
-		p, err := mr.NextPart()
-		if err != nil {
-			return err
-		}
-		part, name, fileName = p, p.FormName(), p.FileName()
-		return nil
-	}
-	if err == nil {
-		err = next()
-	}
-	if !headerOK {
-		if err != nil || name != httpx.CSRFField {
-			h.forbiddenForm(w, r)
-			return
-		}
-		tok, _ := io.ReadAll(io.LimitReader(part, 256))
-		if !httpx.CSRFValid(r, string(tok)) {
-			h.forbiddenForm(w, r)
-			return
-		}
-		err = next()
-	}
-
 	d, derr := h.ownDrive(r)
 	if derr != nil {
 		h.fail(w, r, derr)
@@ -206,38 +178,24 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	var names []string
 	var storeErr error
-	for ; err == nil; err = next() {
-		if name != "file" || fileName == "" {
+	err := errNotMultipart
+	for mr != nil {
+		var p *multipart.Part
+		if p, err = mr.NextPart(); err != nil {
+			break
+		}
+		if p.FormName() != "file" || p.FileName() == "" {
 			continue // the CSRF field again, or an empty file input
 		}
-		it, _, perr := h.store.PutFile(r.Context(), actor(r), d.ID, id, fileName, part, h.cfg.MaxUpload)
+		it, _, perr := h.store.PutFile(r.Context(), actor(r), d.ID, id, p.FileName(), p, h.cfg.MaxUpload)
 		if perr != nil {
 			storeErr = perr
 			break
 		}
 		names = append(names, it.Name)
 	}
-	var mbe *http.MaxBytesError
-	switch {
-	case storeErr != nil:
-		err = storeErr
-	case errors.Is(err, io.EOF):
-		err = nil
-		if len(names) == 0 {
-			err = gatehouse.Errorf(gatehouse.EINVALID, "Choose one or more files to upload.")
-		}
-	case errors.As(err, &mbe):
-		err = gatehouse.Errorf(gatehouse.ETOOLARGE, "The upload is larger than the limit of %d MiB.", h.cfg.MaxUpload>>20)
-	default:
-		// A broken multipart stream is the client's doing, not ours.
-		err = gatehouse.Errorf(gatehouse.EINVALID, "The upload was cut off or is not a valid form. Please try again.")
-	}
+	err = uploadOutcome(r, err, storeErr, names, h.cfg.MaxUpload, "Choose one or more files to upload.")
 	if err != nil {
-		if len(names) > 0 {
-			// Say what did arrive; the original error goes to the log.
-			httpx.LogError(r, err)
-			err = gatehouse.Errorf(gatehouse.ErrorCode(err), "%s %s", uploadedMessage(names), gatehouse.ErrorMessage(err))
-		}
 		if wantJSON {
 			httpx.LogError(r, err)
 			httpx.WriteJSON(w, httpx.Status(gatehouse.ErrorCode(err)), map[string]string{"error": gatehouse.ErrorMessage(err)})

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"errors"
 	"io"
 	"mime/multipart"
 	"net/http"
@@ -247,26 +246,6 @@ func (h *Handler) sharedContent(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// streamCSRF reads the first part of a streamed multipart form and checks
-// that it is the CSRF token, unless the X-CSRF-Token header already holds
-// it (app.js). It returns the reader positioned after the token.
-func streamCSRF(r *http.Request) (*multipart.Reader, bool) {
-	headerOK := r.Header.Get(httpx.CSRFHeader) != "" && httpx.CSRFValid(r, r.Header.Get(httpx.CSRFHeader))
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return nil, false
-	}
-	if headerOK {
-		return mr, true
-	}
-	p, err := mr.NextPart()
-	if err != nil || p.FormName() != httpx.CSRFField {
-		return nil, false
-	}
-	tok, _ := io.ReadAll(io.LimitReader(p, 256))
-	return mr, httpx.CSRFValid(r, string(tok))
-}
-
 // sharedUpload is POST /s/{token}/upload on an edit link: files go into a
 // folder of the share (the form's parent, which precedes the files, or the
 // shared folder), or replace the shared file of a file link.
@@ -342,26 +321,7 @@ func (h *Handler) sharedUpload(w http.ResponseWriter, r *http.Request) {
 			put(folder.ID, p.FileName(), p)
 		}
 	}
-	var mbe *http.MaxBytesError
-	switch {
-	case storeErr != nil:
-		err = storeErr
-	case errors.Is(err, io.EOF):
-		err = nil
-		if len(names) == 0 {
-			err = gatehouse.Errorf(gatehouse.EINVALID, "Choose a file to upload.")
-		}
-	case errors.As(err, &mbe):
-		err = gatehouse.Errorf(gatehouse.ETOOLARGE, "The upload is larger than the limit of %d MiB.", h.cfg.MaxUpload>>20)
-	default:
-		// A broken multipart stream is the client's doing, not ours.
-		err = gatehouse.Errorf(gatehouse.EINVALID, "The upload was cut off or is not a valid form. Please try again.")
-	}
-	if err != nil {
-		if len(names) > 0 {
-			httpx.LogError(r, err)
-			err = gatehouse.Errorf(gatehouse.ErrorCode(err), "%s %s", uploadedMessage(names), gatehouse.ErrorMessage(err))
-		}
+	if err = uploadOutcome(r, err, storeErr, names, h.cfg.MaxUpload, "Choose a file to upload."); err != nil {
 		uploadFail(err)
 		return
 	}
