@@ -103,6 +103,8 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 			return gatehouse.Errorf(gatehouse.ETOOLARGE, "The request body is larger than the limit of %d KiB.", MaxJSONBody>>10)
 		case errors.Is(err, io.EOF):
 			return gatehouse.Errorf(gatehouse.EINVALID, "The request body is empty; a JSON object was expected.")
+		case errors.Is(err, io.ErrUnexpectedEOF):
+			return gatehouse.Errorf(gatehouse.EINVALID, "The request body is not valid JSON: it ends too early.")
 		case errors.As(err, &se):
 			return gatehouse.Errorf(gatehouse.EINVALID, "The request body is not valid JSON (at byte %d).", se.Offset)
 		case errors.As(err, &te):
