@@ -14,11 +14,11 @@ import (
 
 const linkColumns = `id, share_id, token, item_id, drive_id, created_by, scope, role, prevents_download, expires_at, created_at, updated_at`
 
-func scanLink(sc interface{ Scan(...any) error }) (*gatehouse.Link, error) {
+func scanLink(sc interface{ Scan(...any) error }, extra ...any) (*gatehouse.Link, error) {
 	var l gatehouse.Link
 	var exp, c, u int64
-	if err := sc.Scan(&l.ID, &l.ShareID, &l.Token, &l.ItemID, &l.DriveID, &l.CreatedBy, &l.Scope, &l.Role,
-		&l.PreventsDownload, &exp, &c, &u); err != nil {
+	if err := sc.Scan(append([]any{&l.ID, &l.ShareID, &l.Token, &l.ItemID, &l.DriveID, &l.CreatedBy, &l.Scope, &l.Role,
+		&l.PreventsDownload, &exp, &c, &u}, extra...)...); err != nil {
 		return nil, err
 	}
 	l.ExpiresAt, l.CreatedAt, l.UpdatedAt = fromMicros(exp), fromMicros(c), fromMicros(u)
@@ -302,6 +302,33 @@ func (s *Store) LinkByToken(ctx context.Context, token string) (*gatehouse.Link,
 		return nil, gatehouse.Errorf(gatehouse.EGONE, "This link has expired. Ask the person who shared it for a new one.")
 	}
 	return l, nil
+}
+
+// LinkForRecipient resolves a link token and a recipient session secret in
+// one query, as every recipient request needs: the link (ENOTFOUND or EGONE
+// as LinkByToken), the session's verified address ("" without a live
+// session), and whether that address is still secured to the link.
+func (s *Store) LinkForRecipient(ctx context.Context, token, secret string) (*gatehouse.Link, string, bool, error) {
+	if len(token) < 32 || len(token) > 128 {
+		return nil, "", false, notFound("The link")
+	}
+	var email string
+	var onLink int
+	l, err := scanLink(s.queryRow(ctx, `SELECT `+prefixed("links.", linkColumns)+`, COALESCE(x.email, ''),
+			CASE WHEN r.email IS NULL THEN 0 ELSE 1 END
+		FROM links
+		LEFT JOIN recipient_sessions x ON x.hash = ? AND x.expires_at > ?
+		LEFT JOIN link_recipients r ON r.link_id = links.id AND r.email = x.email
+		WHERE links.token_hash = ?`, hashSecret(secret), micros(s.Now()), hashSecret(token)), &email, &onLink)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, "", false, notFound("The link")
+	} else if err != nil {
+		return nil, "", false, err
+	}
+	if l.Expired(s.Now()) {
+		return nil, "", false, gatehouse.Errorf(gatehouse.EGONE, "This link has expired. Ask the person who shared it for a new one.")
+	}
+	return l, email, onLink == 1, nil
 }
 
 // LinkUpdate holds the fields of a link to change.

@@ -40,7 +40,12 @@ type access struct {
 // session, and EFORBIDDEN with a session that is not for this link.
 func (h *Handler) linkAccess(r *http.Request) (*gatehouse.Link, *access, error) {
 	ctx := r.Context()
-	l, err := h.store.LinkByToken(ctx, r.PathValue("token"))
+	secret := ""
+	if c, err := r.Cookie(RecipientCookie); err == nil {
+		secret = c.Value
+	}
+	// The link, the recipient session and its place on the link, at once.
+	l, email, onLink, err := h.store.LinkForRecipient(ctx, r.PathValue("token"), secret)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -67,20 +72,10 @@ func (h *Handler) linkAccess(r *http.Request) (*gatehouse.Link, *access, error) 
 	} else if gatehouse.ErrorCode(err) != gatehouse.EUNAUTHORIZED {
 		return l, nil, err
 	}
-	if c, err := r.Cookie(RecipientCookie); err == nil && c.Value != "" {
-		email, err := h.store.RecipientBySession(ctx, c.Value)
-		switch {
-		case err == nil:
-			hadSession = true
-			ok, err := h.store.IsRecipient(ctx, l.ID, email)
-			if err != nil {
-				return l, nil, err
-			}
-			if ok {
-				return l, &access{actor: gatehouse.Actor{Email: email, UserType: gatehouse.UserTypeAdHoc, ClientIP: ip, UserAgent: ua, ShareID: l.ShareID}}, nil
-			}
-		case gatehouse.ErrorCode(err) != gatehouse.EUNAUTHORIZED:
-			return l, nil, err
+	if email != "" {
+		hadSession = true
+		if onLink {
+			return l, &access{actor: gatehouse.Actor{Email: email, UserType: gatehouse.UserTypeAdHoc, ClientIP: ip, UserAgent: ua, ShareID: l.ShareID}}, nil
 		}
 	}
 	if hadSession {
