@@ -103,6 +103,10 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	mux.Handle("POST /admin/users/{id}/disable", form(admin(h.disableUser)))
 	mux.Handle("POST /admin/users/{id}/enable", form(admin(h.enableUser)))
 	mux.Handle("GET /admin/audit", admin(h.audit))
+	mux.Handle("GET /admin/outbox", admin(h.outbox))
+	mux.Handle("POST /admin/outbox/{id}/retry", form(admin(h.retryMail)))
+	mux.Handle("GET /admin/pauses", admin(h.pauses))
+	mux.Handle("POST /admin/pauses/clear", form(admin(h.clearPause)))
 
 	mux.HandleFunc("GET /static/{name}", h.static)
 }
@@ -202,7 +206,7 @@ type base struct {
 	Flash   string
 	Error   string
 	Section string // highlights the nav: "files" or "admin"
-	Tab     string // admin sub-navigation: "users" or "audit"
+	Tab     string // admin sub-navigation: "users", "audit", "outbox" or "pauses"
 	Wide    bool   // the page holds a wide table
 }
 
