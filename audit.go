@@ -1,6 +1,7 @@
 package gatehouse
 
 import (
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -80,8 +81,16 @@ const GenesisHash = "00000000000000000000000000000000000000000000000000000000000
 // ChainHash returns the hash of r chained to prev: SHA-256 over the previous
 // hash and a canonical encoding of every field, each length-prefixed so no
 // two distinct records encode alike.
-func ChainHash(prev string, r *Record) string {
+func ChainHash(prev string, r *Record) string { return KeyedChainHash(nil, prev, r) }
+
+// KeyedChainHash is ChainHash as an HMAC under key, so that whoever can
+// write the database but lacks the key cannot rewrite the chain; a nil key
+// gives the plain SHA-256 of ChainHash.
+func KeyedChainHash(key []byte, prev string, r *Record) string {
 	h := sha256.New()
+	if key != nil {
+		h = hmac.New(sha256.New, key)
+	}
 	field := func(s string) {
 		h.Write([]byte(strconv.Itoa(len(s))))
 		h.Write([]byte{':'})

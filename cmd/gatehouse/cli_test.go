@@ -6,9 +6,12 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
+	"gatehouse"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // cli runs a gatehouse command in-process with the data directory.
@@ -73,4 +76,57 @@ func TestCLI(t *testing.T) {
 	if _, err := cli(t, dir, "", "nonsense"); exitCode(err) != 2 {
 		t.Errorf("unknown command: %v", err)
 	}
+}
+
+// The audit chain is keyed by a file outside the database: a record forged
+// and re-hashed by someone who can write the database but lacks the key is
+// caught, and a node with another key refuses to continue the log.
+func TestAuditKey(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := cli(t, dir, "a long enough password\n", "user", "add", "--email", "ada@example.com", "--name", "Ada"); err != nil {
+		t.Fatal(err)
+	}
+	key, err := os.ReadFile(filepath.Join(dir, "audit.key"))
+	if err != nil || len(strings.TrimSpace(string(key))) != 64 {
+		t.Fatalf("audit.key: %q %v", key, err)
+	}
+	if info, _ := os.Stat(filepath.Join(dir, "audit.key")); info.Mode().Perm() != 0o600 {
+		t.Errorf("audit.key mode %v, want 0600", info.Mode().Perm())
+	}
+	// Rewrite the record and its hash, and the head, as a database-only
+	// attacker could: with SHA-256 alone this would pass.
+	db, err := sql.Open("sqlite", filepath.Join(dir, "gatehouse.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := scanOne(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.UserID = "mallory@example.com"
+	r.Hash = gatehouse.ChainHash(r.PrevHash, r)
+	db.Exec(`UPDATE audit_records SET user_id = ?, hash = ? WHERE seq = 1`, r.UserID, r.Hash)
+	db.Exec(`UPDATE audit_head SET hash = ? WHERE id = 1`, r.Hash)
+	db.Close()
+	if _, err := cli(t, dir, "", "audit", "verify"); err == nil || !strings.Contains(err.Error(), "record 1") {
+		t.Errorf("audit verify after a re-hashed forgery: %v", err)
+	}
+
+	other := filepath.Join(t.TempDir(), "other.key")
+	os.WriteFile(other, []byte(strings.Repeat("ab", 32)+"\n"), 0o600)
+	if _, err := cli(t, dir, "", "user", "list", "--audit-key-file", other); err == nil || !strings.Contains(err.Error(), "same key") {
+		t.Errorf("a different key was accepted: %v", err)
+	}
+}
+
+func scanOne(db *sql.DB) (*gatehouse.Record, error) {
+	var r gatehouse.Record
+	var ct int64
+	err := db.QueryRow(`SELECT seq, id, creation_time, operation, user_id, user_type, client_ip, user_agent, object_id, item_type,
+		source_file_name, source_relative_url, target_user_or_group_name, target_user_or_group_type, unique_sharing_id,
+		event_data, result_status, prev_hash FROM audit_records WHERE seq = 1`).Scan(&r.Seq, &r.ID, &ct, &r.Operation, &r.UserID,
+		&r.UserType, &r.ClientIP, &r.UserAgent, &r.ObjectID, &r.ItemType, &r.SourceFileName, &r.SourceRelativeURL,
+		&r.TargetUserOrGroupName, &r.TargetUserOrGroupType, &r.UniqueSharingID, &r.EventData, &r.ResultStatus, &r.PrevHash)
+	r.CreationTime = time.UnixMicro(ct).UTC()
+	return &r, err
 }

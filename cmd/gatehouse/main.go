@@ -3,10 +3,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -115,6 +118,7 @@ type Config struct {
 	OrgDomains []string
 	MaxUpload  int64
 	SMTPURL    string // "" delivers to a Maildir in the data directory
+	AuditKey   string // file holding the audit chain's HMAC key; "" means <data>/audit.key
 	MailFrom   string
 	ReauthDays int // passcode re-authentication period for "keep me verified"
 }
@@ -131,6 +135,7 @@ func env(name, def string) string {
 func storageFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.Data, "data", env("GATEHOUSE_DATA", "./gatehouse-data"), "data directory `dir` (GATEHOUSE_DATA)")
 	fs.StringVar(&c.Database, "database", env("GATEHOUSE_DATABASE_URL", ""), "database `url`: postgres://… or a SQLite path; default SQLite in the data directory (GATEHOUSE_DATABASE_URL)")
+	fs.StringVar(&c.AuditKey, "audit-key-file", env("GATEHOUSE_AUDIT_KEY_FILE", ""), "`file` with the audit chain's HMAC key, created on first start; default <data>/audit.key; every node needs the same (GATEHOUSE_AUDIT_KEY_FILE)")
 }
 
 func serveFlags(fs *flag.FlagSet, c *Config) *string {
@@ -180,11 +185,63 @@ func openStore(ctx context.Context, c *Config) (*store.Store, *blob.Store, error
 	if err != nil {
 		return nil, nil, err
 	}
+	keyFile := c.AuditKey
+	if keyFile == "" {
+		keyFile = filepath.Join(c.Data, "audit.key")
+	}
+	key, err := loadAuditKey(keyFile)
+	if err == nil {
+		err = s.SetAuditKey(ctx, key)
+	}
+	if err != nil {
+		s.Close()
+		return nil, nil, fmt.Errorf("audit key %s: %w", keyFile, err)
+	}
 	s.BaseURL = c.BaseURL
 	if c.MailFrom != "" {
 		s.MailFrom = c.MailFrom
 	}
 	return s, blobs, nil
+}
+
+// loadAuditKey reads the audit chain's key from path, creating the file
+// with a new random key if there is none. The key stays out of the
+// database, so whoever can write the database cannot rewrite the chain.
+func loadAuditKey(path string) ([]byte, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+		if err != nil || len(key) < 32 {
+			return nil, errors.New("the file does not hold a key of 64 hex digits")
+		}
+		return key, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	rand.Read(key)
+	// Written whole under a temporary name, then linked into place: a
+	// process starting at the same moment sees either no key or all of it.
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".audit-key-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(hex.EncodeToString(key) + "\n")
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+		return loadAuditKey(path) // another process made it first
+	} else if err != nil {
+		return nil, err
+	}
+	return key, nil
 }
 
 // Main is a running server; tests start it on :0.

@@ -2,7 +2,10 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -38,7 +41,7 @@ func (tx *Tx) audit(r *gatehouse.Record) error {
 		r.ResultStatus = "Succeeded"
 	}
 	r.PrevHash = tx.headHash
-	r.Hash = gatehouse.ChainHash(r.PrevHash, r)
+	r.Hash = gatehouse.KeyedChainHash(tx.s.auditKey, r.PrevHash, r)
 	if _, err := tx.exec(`INSERT INTO audit_records (`+auditColumns+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.Seq, r.ID, micros(r.CreationTime), r.Operation, r.UserID, r.UserType, r.ClientIP, r.UserAgent,
@@ -195,7 +198,7 @@ func (s *Store) VerifyAudit(ctx context.Context) (int64, *ChainBreak, error) {
 				reason = fmt.Sprintf("record %d is missing before it", want)
 			case r.PrevHash != prev:
 				reason = "its previous hash does not match the record before it"
-			case gatehouse.ChainHash(prev, r) != r.Hash:
+			case gatehouse.KeyedChainHash(s.auditKey, prev, r) != r.Hash:
 				reason = "its content does not match its hash"
 			}
 			if reason != "" {
@@ -308,4 +311,41 @@ func (s *Store) appendBatch(batch []accessReq) error {
 		}
 	}
 	return tx.Commit()
+}
+
+// SetAuditKey makes every new record's hash an HMAC under key and checks
+// that the log was begun under the same key: a node with another key, or a
+// log begun without one, refuses to go on rather than break the chain.
+// Call it once, right after Open.
+func (s *Store) SetAuditKey(ctx context.Context, key []byte) error {
+	sum := sha256.Sum256(append([]byte("gatehouse-audit-key-fingerprint\x00"), key...))
+	fp := hex.EncodeToString(sum[:])
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	var seq int64
+	if err := tx.queryRow(`SELECT seq FROM audit_head WHERE id = 1`).Scan(&seq); err != nil {
+		return err
+	}
+	var have string
+	err = tx.queryRow(`SELECT value FROM secrets WHERE name = 'audit_key_fingerprint'`).Scan(&have)
+	switch {
+	case errors.Is(err, sql.ErrNoRows) && seq > 0:
+		return fmt.Errorf("the audit log already holds %d records written without a key; it cannot be continued with one", seq)
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := tx.exec(`INSERT INTO secrets (name, value) VALUES ('audit_key_fingerprint', ?)`, fp); err != nil {
+			return err
+		}
+	case err != nil:
+		return err
+	case have != fp:
+		return errors.New("this audit key is not the one the audit log was written with; every node must use the same key file")
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	s.auditKey = key
+	return nil
 }

@@ -41,6 +41,7 @@ type Store struct {
 	preparing  sync.Map // write statements being cached // query text → *sql.Stmt on read or write; parsing dominates small queries
 
 	codeKey    atomic.Pointer[[]byte]
+	auditKey   []byte // HMAC key of the chain; nil hashes without a key (tests)
 	outboxWake chan struct{}
 
 	// MailFrom is the sender of every message.
