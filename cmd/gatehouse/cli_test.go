@@ -61,7 +61,7 @@ func TestCLI(t *testing.T) {
 
 	// Change the one record behind the store's back: verify must fail and
 	// name it.
-	db, err := sql.Open("sqlite", filepath.Join(dir, "gatehouse.db"))
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "gatehouse.db")+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func TestAuditKey(t *testing.T) {
 	}
 	// Rewrite the record and its hash, and the head, as a database-only
 	// attacker could: with SHA-256 alone this would pass.
-	db, err := sql.Open("sqlite", filepath.Join(dir, "gatehouse.db"))
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "gatehouse.db")+"?_pragma=busy_timeout(10000)")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,8 @@ type Store struct {
 	access     chan accessReq // see accessWriter; nil once closed
 	accessDone chan struct{}
 	stmts      sync.Map
-	preparing  sync.Map // write statements being cached // query text → *sql.Stmt on read or write; parsing dominates small queries
+	preparing  sync.Map       // write statements being cached
+	bg         sync.WaitGroup // those background preparations, awaited by Close // query text → *sql.Stmt on read or write; parsing dominates small queries
 
 	codeKey    atomic.Pointer[[]byte]
 	auditKey   []byte // HMAC key of the chain; nil hashes without a key (tests)
@@ -119,6 +120,7 @@ func (s *Store) Close() error {
 		<-s.accessDone
 	}
 	s.accessMu.Unlock()
+	s.bg.Wait()
 	s.stmts.Range(func(k, v any) bool { v.(*sql.Stmt).Close(); return true })
 	err := s.write.Close()
 	if s.read != s.write {
@@ -262,7 +264,11 @@ func (tx *Tx) stmt(q string) (*sql.Stmt, error) {
 		return tx.StmtContext(tx.ctx, st.(*sql.Stmt)), nil
 	}
 	if _, loaded := tx.s.preparing.LoadOrStore(key, true); !loaded {
-		go tx.s.stmt(context.Background(), tx.s.write, q)
+		tx.s.bg.Add(1)
+		go func() {
+			defer tx.s.bg.Done()
+			tx.s.stmt(context.Background(), tx.s.write, q)
+		}()
 	}
 	return tx.PrepareContext(tx.ctx, tx.s.rebind(q))
 }
