@@ -292,16 +292,31 @@ func (s *Store) LinkByToken(ctx context.Context, token string) (*gatehouse.Link,
 	if len(token) < 32 || len(token) > 128 {
 		return nil, notFound("The link")
 	}
-	l, err := scanLink(s.queryRow(ctx, `SELECT `+linkColumns+` FROM links WHERE token_hash = ?`, hashSecret(token)))
+	var ownerDisabled bool
+	l, err := scanLink(s.queryRow(ctx, `SELECT `+prefixed("links.", linkColumns)+`, u.disabled
+		FROM links JOIN drives d ON d.id = links.drive_id JOIN users u ON u.id = d.owner_id
+		WHERE links.token_hash = ?`, hashSecret(token)), &ownerDisabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("The link")
 	} else if err != nil {
 		return nil, err
 	}
-	if l.Expired(s.Now()) {
-		return nil, gatehouse.Errorf(gatehouse.EGONE, "This link has expired. Ask the person who shared it for a new one.")
+	if err := linkUsable(l, ownerDisabled, s.Now()); err != nil {
+		return nil, err
 	}
 	return l, nil
+}
+
+// linkUsable refuses an expired link, and the links of an owner whose
+// account is disabled: removing the owner ends what they shared at once.
+func linkUsable(l *gatehouse.Link, ownerDisabled bool, now time.Time) error {
+	if l.Expired(now) {
+		return gatehouse.Errorf(gatehouse.EGONE, "This link has expired. Ask the person who shared it for a new one.")
+	}
+	if ownerDisabled {
+		return gatehouse.Errorf(gatehouse.EGONE, "This link is no longer available. Ask the person who shared it.")
+	}
+	return nil
 }
 
 // LinkForRecipient resolves a link token and a recipient session secret in
@@ -314,19 +329,21 @@ func (s *Store) LinkForRecipient(ctx context.Context, token, secret string) (*ga
 	}
 	var email string
 	var onLink int
+	var ownerDisabled bool
 	l, err := scanLink(s.queryRow(ctx, `SELECT `+prefixed("links.", linkColumns)+`, COALESCE(x.email, ''),
-			CASE WHEN r.email IS NULL THEN 0 ELSE 1 END
+			CASE WHEN r.email IS NULL THEN 0 ELSE 1 END, u.disabled
 		FROM links
+		JOIN drives d ON d.id = links.drive_id JOIN users u ON u.id = d.owner_id
 		LEFT JOIN recipient_sessions x ON x.hash = ? AND x.expires_at > ?
 		LEFT JOIN link_recipients r ON r.link_id = links.id AND r.email = x.email
-		WHERE links.token_hash = ?`, hashSecret(secret), micros(s.Now()), hashSecret(token)), &email, &onLink)
+		WHERE links.token_hash = ?`, hashSecret(secret), micros(s.Now()), hashSecret(token)), &email, &onLink, &ownerDisabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", false, notFound("The link")
 	} else if err != nil {
 		return nil, "", false, err
 	}
-	if l.Expired(s.Now()) {
-		return nil, "", false, gatehouse.Errorf(gatehouse.EGONE, "This link has expired. Ask the person who shared it for a new one.")
+	if err := linkUsable(l, ownerDisabled, s.Now()); err != nil {
+		return nil, "", false, err
 	}
 	return l, email, onLink == 1, nil
 }

@@ -271,6 +271,27 @@ func TestLinkRevocation(t *testing.T) {
 				t.Errorf("RemovedFromSecureLink records: %+v", rec)
 			}
 
+			// Disabling the owner ends their links at once; enabling brings them back.
+			owner, err := e.UserByEmail(ctx, "owner@example.com")
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, admin, _ := e.member("admin@example.com")
+			disabled, enabled := true, false
+			if _, err := e.UpdateUser(ctx, admin, owner.ID, store.UserUpdate{Disabled: &disabled}); err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.LinkByToken(ctx, e.link.Token)
+			wantCode(t, "link of a disabled owner", err, gatehouse.EGONE)
+			_, _, _, err = e.LinkForRecipient(ctx, e.link.Token, "")
+			wantCode(t, "link of a disabled owner, for a recipient", err, gatehouse.EGONE)
+			if _, err := e.UpdateUser(ctx, admin, owner.ID, store.UserUpdate{Disabled: &enabled}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.LinkByToken(ctx, e.link.Token); err != nil {
+				t.Errorf("link after the owner is enabled again: %v", err)
+			}
+
 			// Expiry: the link answers EGONE once past it.
 			exp := e.clock.Now().Add(time.Hour)
 			if _, err := e.UpdateLink(ctx, e.owner, e.link.DriveID, e.item.ID, e.link.ID, store.LinkUpdate{ExpiresAt: &exp}); err != nil {
