@@ -13,13 +13,14 @@ import (
 // SessionTTL is how long a member's web session lasts.
 const SessionTTL = 12 * time.Hour
 
-// Sign-in throttling: after loginFreeFailures failures within loginWindow,
-// each further attempt for that address or client waits twice as long as
-// the one before, up to loginMaxBlock.
+// Sign-in throttling: after a key's free failures within loginWindow, each
+// further attempt waits twice as long as the one before, up to loginMaxBlock.
 const (
-	loginFreeFailures = 5
-	loginWindow       = 15 * time.Minute
-	loginMaxBlock     = 15 * time.Minute
+	loginFreeFailures           = 5  // one address from one client
+	loginFreeFailuresPerAddress = 50 // one address from anywhere
+	loginFreeFailuresPerClient  = 30 // one client, any address
+	loginWindow                 = 15 * time.Minute
+	loginMaxBlock               = 15 * time.Minute
 )
 
 var errBadLogin = gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "The email address or password is incorrect.")
@@ -32,7 +33,14 @@ func (s *Store) Login(ctx context.Context, email, password, ip, ua string) (*gat
 	if len(email) > 254 || len(password) > 1024 {
 		return nil, "", errBadLogin
 	}
-	keys := []string{"email:" + email, "ip:" + ip}
+	// One client guessing one address is stopped soon. An address under
+	// attack from many places, or one place trying many addresses, only
+	// later, so nobody can lock a member out from a single machine.
+	keys := []throttleKey{
+		{"pair:" + email + "|" + ip, loginFreeFailures},
+		{"email:" + email, loginFreeFailuresPerAddress},
+		{"ip:" + ip, loginFreeFailuresPerClient},
+	}
 	// Charge the attempt as a failure before checking the password, in one
 	// transaction with the block check: parallel guesses each see the ones
 	// before them, and the slow hash runs outside any lock.
@@ -67,10 +75,12 @@ func (s *Store) Login(ctx context.Context, email, password, ip, ua string) (*gat
 		return nil, "", errBadLogin
 	}
 	// Success clears the address's count and refunds the client's charge.
-	if _, err := tx.exec(`DELETE FROM login_attempts WHERE key = ?`, keys[0]); err != nil {
-		return nil, "", err
+	for _, k := range keys[:2] {
+		if _, err := tx.exec(`DELETE FROM login_attempts WHERE key = ?`, k.key); err != nil {
+			return nil, "", err
+		}
 	}
-	if _, err := tx.exec(`UPDATE login_attempts SET failures = failures - 1 WHERE key = ? AND failures > 0`, keys[1]); err != nil {
+	if _, err := tx.exec(`UPDATE login_attempts SET failures = failures - 1 WHERE key = ? AND failures > 0`, keys[2].key); err != nil {
 		return nil, "", err
 	}
 	secret, err := tx.createSession(u.ID, SessionTTL)
@@ -86,7 +96,14 @@ func (s *Store) Login(ctx context.Context, email, password, ip, ua string) (*gat
 
 // chargeLogin refuses with ETOOMANY while a key is blocked, and otherwise
 // counts the attempt against every key.
-func (s *Store) chargeLogin(ctx context.Context, keys []string) error {
+// throttleKey is one count of failed attempts and how many it allows
+// before slowing down.
+type throttleKey struct {
+	key  string
+	free int
+}
+
+func (s *Store) chargeLogin(ctx context.Context, keys []throttleKey) error {
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
@@ -100,11 +117,11 @@ func (s *Store) chargeLogin(ctx context.Context, keys []string) error {
 	}
 	for _, k := range keys {
 		if _, err := tx.exec(`INSERT INTO login_attempts (key, failures, window_start, blocked_until) VALUES (?, 0, ?, 0)
-			ON CONFLICT (key) DO NOTHING`, k, micros(tx.now)); err != nil {
+			ON CONFLICT (key) DO NOTHING`, k.key, micros(tx.now)); err != nil {
 			return err
 		}
 		var until int64
-		if err := tx.queryRow(`SELECT blocked_until FROM login_attempts WHERE key = ?`+lock, k).Scan(&until); err != nil {
+		if err := tx.queryRow(`SELECT blocked_until FROM login_attempts WHERE key = ?`+lock, k.key).Scan(&until); err != nil {
 			return err
 		}
 		if until > micros(tx.now) {
@@ -112,7 +129,7 @@ func (s *Store) chargeLogin(ctx context.Context, keys []string) error {
 		}
 	}
 	for _, k := range keys {
-		if err := tx.attemptFailed(k, loginFreeFailures); err != nil {
+		if err := tx.attemptFailed(k.key, k.free); err != nil {
 			return err
 		}
 	}
