@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
@@ -315,8 +316,9 @@ func (s *Store) appendBatch(batch []accessReq) error {
 
 // SetAuditKey makes every new record's hash an HMAC under key and checks
 // that the log was begun under the same key: a node with another key, or a
-// log begun without one, refuses to go on rather than break the chain.
-// Call it once, right after Open.
+// log begun without one, refuses to go on rather than break the chain. The
+// passcode HMAC key is derived from it too, so neither key is in the
+// database. Call it once, right after Open.
 func (s *Store) SetAuditKey(ctx context.Context, key []byte) error {
 	sum := sha256.Sum256(append([]byte("gatehouse-audit-key-fingerprint\x00"), key...))
 	fp := hex.EncodeToString(sum[:])
@@ -347,5 +349,9 @@ func (s *Store) SetAuditKey(ctx context.Context, key []byte) error {
 		return err
 	}
 	s.auditKey = key
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("gatehouse-passcode-key"))
+	codeKey := m.Sum(nil)
+	s.codeKey.Store(&codeKey)
 	return nil
 }
