@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/cookiejar"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -290,4 +292,38 @@ func TestInviteHundred(t *testing.T) {
 		t.Fatalf("recipients = %d, want 100", got)
 	}
 	t.Logf("invite with 100 recipients took %s (target under 1 s)", took)
+}
+
+// Stored link tokens are sealed with the node's key: the database alone
+// yields no working link, while the owner still gets the link back.
+func TestLinkTokenSealed(t *testing.T) {
+	s := startServer(t, testenv.Backends()[0])
+	o := &apiClient{t: t, base: s.URL, token: s.token(s.addUser("olivia@example.com", "Olivia", "correct horse battery", false))}
+	drive := o.json("GET", "/v1.0/me/drive", nil, 200)
+	d, root := drive["id"].(string), drive["root"].(map[string]any)["id"].(string)
+	f := o.json("PUT", "/v1.0/drives/"+d+"/items/"+root+":/a.txt:/content", "x", 201)
+	items := "/v1.0/drives/" + d + "/items/" + f["id"].(string)
+	perm := o.json("POST", items+"/createLink", map[string]any{"type": "view", "scope": "users", "recipients": []any{map[string]any{"email": "x@partner.test"}}}, 201)
+	webURL := perm["link"].(map[string]any)["webUrl"].(string)
+	token := strings.TrimPrefix(webURL, s.URL+"/s/")
+
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(s.Config.Data, "gatehouse.db")+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var stored string
+	if err := db.QueryRow(`SELECT token FROM links`).Scan(&stored); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(stored, token) || !strings.HasPrefix(stored, "enc1:") {
+		t.Errorf("stored token %q is not sealed", stored)
+	}
+	again := o.json("GET", items+"/permissions/"+perm["id"].(string), nil, 200)
+	if got := again["link"].(map[string]any)["webUrl"]; got != webURL {
+		t.Errorf("webUrl read back = %v, want %s", got, webURL)
+	}
+	if status, _, _ := newRecipient(t).call("GET", webURL, nil); status != 200 {
+		t.Errorf("the link's landing page answers %d", status)
+	}
 }

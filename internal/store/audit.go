@@ -317,8 +317,8 @@ func (s *Store) appendBatch(batch []accessReq) error {
 // SetAuditKey makes every new record's hash an HMAC under key and checks
 // that the log was begun under the same key: a node with another key, or a
 // log begun without one, refuses to go on rather than break the chain. The
-// passcode HMAC key is derived from it too, so neither key is in the
-// database. Call it once, right after Open.
+// passcode HMAC key and the key sealing stored link tokens are derived
+// from it too, so none of them is in the database. Call it once, right after Open.
 func (s *Store) SetAuditKey(ctx context.Context, key []byte) error {
 	sum := sha256.Sum256(append([]byte("gatehouse-audit-key-fingerprint\x00"), key...))
 	fp := hex.EncodeToString(sum[:])
@@ -353,5 +353,6 @@ func (s *Store) SetAuditKey(ctx context.Context, key []byte) error {
 	m.Write([]byte("gatehouse-passcode-key"))
 	codeKey := m.Sum(nil)
 	s.codeKey.Store(&codeKey)
+	s.setTokenKey(key)
 	return nil
 }

@@ -14,7 +14,7 @@ import (
 
 const linkColumns = `id, share_id, token, item_id, drive_id, created_by, scope, role, prevents_download, expires_at, created_at, updated_at`
 
-func scanLink(sc interface{ Scan(...any) error }, extra ...any) (*gatehouse.Link, error) {
+func (s *Store) scanLink(sc interface{ Scan(...any) error }, extra ...any) (*gatehouse.Link, error) {
 	var l gatehouse.Link
 	var exp, c, u int64
 	if err := sc.Scan(append([]any{&l.ID, &l.ShareID, &l.Token, &l.ItemID, &l.DriveID, &l.CreatedBy, &l.Scope, &l.Role,
@@ -22,6 +22,11 @@ func scanLink(sc interface{ Scan(...any) error }, extra ...any) (*gatehouse.Link
 		return nil, err
 	}
 	l.ExpiresAt, l.CreatedAt, l.UpdatedAt = fromMicros(exp), fromMicros(c), fromMicros(u)
+	token, err := s.openToken(l.Token)
+	if err != nil {
+		return nil, err
+	}
+	l.Token = token
 	return &l, nil
 }
 
@@ -68,12 +73,12 @@ func (s *Store) Share(ctx context.Context, by gatehouse.Actor, req ShareRequest)
 	}
 	var l *gatehouse.Link
 	if req.ShareID != "" {
-		l, err = scanLink(tx.queryRow(`SELECT `+linkColumns+` FROM links WHERE share_id = ? AND item_id = ?`, req.ShareID, it.ID))
+		l, err = s.scanLink(tx.queryRow(`SELECT `+linkColumns+` FROM links WHERE share_id = ? AND item_id = ?`, req.ShareID, it.ID))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, false, notFound("The sharing link")
 		}
 	} else {
-		l, err = scanLink(tx.queryRow(`SELECT `+linkColumns+` FROM links WHERE item_id = ? AND role = ? AND scope = ?
+		l, err = s.scanLink(tx.queryRow(`SELECT `+linkColumns+` FROM links WHERE item_id = ? AND role = ? AND scope = ?
 		AND (expires_at = 0 OR expires_at > ?) ORDER BY created_at LIMIT 1`, it.ID, req.Role, gatehouse.ScopeUsers, micros(tx.now)))
 	}
 	created := false
@@ -83,7 +88,7 @@ func (s *Store) Share(ctx context.Context, by gatehouse.Actor, req ShareRequest)
 			ItemID: it.ID, DriveID: it.DriveID, CreatedBy: by.UserID, Scope: gatehouse.ScopeUsers, Role: req.Role,
 			ExpiresAt: req.ExpiresAt, CreatedAt: tx.now, UpdatedAt: tx.now}
 		if _, err := tx.exec(`INSERT INTO links (`+linkColumns+`, token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			l.ID, l.ShareID, l.Token, l.ItemID, l.DriveID, l.CreatedBy, l.Scope, l.Role, l.PreventsDownload,
+			l.ID, l.ShareID, s.sealToken(l.Token), l.ItemID, l.DriveID, l.CreatedBy, l.Scope, l.Role, l.PreventsDownload,
 			micros(l.ExpiresAt), micros(tx.now), micros(tx.now), hashSecret(l.Token)); err != nil {
 			return nil, false, err
 		}
@@ -238,7 +243,7 @@ func (s *Store) Links(ctx context.Context, driveID, itemID string) ([]*gatehouse
 	}
 	var links []*gatehouse.Link
 	for rows.Next() {
-		l, err := scanLink(rows)
+		l, err := s.scanLink(rows)
 		if err != nil {
 			rows.Close()
 			return nil, err
@@ -264,7 +269,7 @@ func (s *Store) linkRecipients(ctx context.Context, linkID string) ([]gatehouse.
 
 // Link returns one link of an item. Returns ENOTFOUND.
 func (s *Store) Link(ctx context.Context, driveID, itemID, id string) (*gatehouse.Link, error) {
-	l, err := scanLink(s.queryRow(ctx, `SELECT `+linkColumns+` FROM links WHERE id = ? AND item_id = ? AND drive_id = ?`, id, itemID, driveID))
+	l, err := s.scanLink(s.queryRow(ctx, `SELECT `+linkColumns+` FROM links WHERE id = ? AND item_id = ? AND drive_id = ?`, id, itemID, driveID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("The permission")
 	} else if err != nil {
@@ -276,7 +281,7 @@ func (s *Store) Link(ctx context.Context, driveID, itemID, id string) (*gatehous
 
 // LinkByShareID returns a link by its UniqueSharingId. Returns ENOTFOUND.
 func (s *Store) LinkByShareID(ctx context.Context, shareID string) (*gatehouse.Link, error) {
-	l, err := scanLink(s.queryRow(ctx, `SELECT `+linkColumns+` FROM links WHERE share_id = ?`, strings.ToLower(shareID)))
+	l, err := s.scanLink(s.queryRow(ctx, `SELECT `+linkColumns+` FROM links WHERE share_id = ?`, strings.ToLower(shareID)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("The sharing link")
 	} else if err != nil {
@@ -293,7 +298,7 @@ func (s *Store) LinkByToken(ctx context.Context, token string) (*gatehouse.Link,
 		return nil, notFound("The link")
 	}
 	var ownerDisabled bool
-	l, err := scanLink(s.queryRow(ctx, `SELECT `+prefixed("links.", linkColumns)+`, u.disabled
+	l, err := s.scanLink(s.queryRow(ctx, `SELECT `+prefixed("links.", linkColumns)+`, u.disabled
 		FROM links JOIN drives d ON d.id = links.drive_id JOIN users u ON u.id = d.owner_id
 		WHERE links.token_hash = ?`, hashSecret(token)), &ownerDisabled)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -330,7 +335,7 @@ func (s *Store) LinkForRecipient(ctx context.Context, token, secret string) (*ga
 	var email string
 	var onLink int
 	var ownerDisabled bool
-	l, err := scanLink(s.queryRow(ctx, `SELECT `+prefixed("links.", linkColumns)+`, COALESCE(x.email, ''),
+	l, err := s.scanLink(s.queryRow(ctx, `SELECT `+prefixed("links.", linkColumns)+`, COALESCE(x.email, ''),
 			CASE WHEN r.email IS NULL THEN 0 ELSE 1 END, u.disabled
 		FROM links
 		JOIN drives d ON d.id = links.drive_id JOIN users u ON u.id = d.owner_id
@@ -399,7 +404,7 @@ func (s *Store) UpdateLink(ctx context.Context, by gatehouse.Actor, driveID, ite
 }
 
 func (tx *Tx) link(driveID, itemID, id string) (*gatehouse.Link, *gatehouse.Item, error) {
-	l, err := scanLink(tx.queryRow(`SELECT `+linkColumns+` FROM links WHERE id = ? AND item_id = ? AND drive_id = ?`, id, itemID, driveID))
+	l, err := tx.s.scanLink(tx.queryRow(`SELECT `+linkColumns+` FROM links WHERE id = ? AND item_id = ? AND drive_id = ?`, id, itemID, driveID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, notFound("The permission")
 	} else if err != nil {
@@ -511,7 +516,7 @@ func (tx *Tx) deleteLinksIn(by gatehouse.Actor, rootID string) error {
 	}
 	var links []*gatehouse.Link
 	for rows.Next() {
-		l, err := scanLink(rows)
+		l, err := tx.s.scanLink(rows)
 		if err != nil {
 			rows.Close()
 			return err

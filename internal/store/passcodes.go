@@ -380,7 +380,7 @@ func (s *Store) ClearPause(ctx context.Context, by gatehouse.Actor, shareID, ema
 		return err
 	}
 	defer tx.Rollback()
-	l, err := scanLink(tx.queryRow(`SELECT `+linkColumns+` FROM links WHERE share_id = ?`, strings.ToLower(shareID)))
+	l, err := s.scanLink(tx.queryRow(`SELECT `+linkColumns+` FROM links WHERE share_id = ?`, strings.ToLower(shareID)))
 	if errors.Is(err, sql.ErrNoRows) {
 		return notFound("The sharing link")
 	} else if err != nil {

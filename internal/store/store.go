@@ -4,6 +4,7 @@ package store
 
 import (
 	"context"
+	"crypto/cipher"
 	"database/sql"
 	"embed"
 	"fmt"
@@ -42,7 +43,8 @@ type Store struct {
 	bg         sync.WaitGroup // those background preparations, awaited by Close // query text → *sql.Stmt on read or write; parsing dominates small queries
 
 	codeKey    atomic.Pointer[[]byte]
-	auditKey   []byte // HMAC key of the chain; nil hashes without a key (tests)
+	auditKey   []byte      // HMAC key of the chain; nil hashes without a key (tests)
+	tokenAEAD  cipher.AEAD // seals stored link tokens; nil stores them as they are (tests)
 	outboxWake chan struct{}
 
 	// MailFrom is the sender of every message.
