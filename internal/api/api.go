@@ -107,7 +107,7 @@ func (h *Handler) content(slow http.Handler) http.Handler {
 		}
 		u, it, err := h.store.TokenItem(r.Context(), strings.TrimSpace(tok), r.PathValue("d"), r.PathValue("i"))
 		if err == nil {
-			err = ServeItem(w, r, h.store, gatehouse.UserActor(u, httpx.ClientIP(r), r.UserAgent()), it, "")
+			err = ServeItem(w, r, h.store, gatehouse.UserActor(u, httpx.ClientIP(r), r.UserAgent()), it)
 		}
 		if err != nil {
 			if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {

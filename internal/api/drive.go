@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -158,7 +157,7 @@ func (h *Handler) getItem(w http.ResponseWriter, r *http.Request, c *caller) err
 		return err
 	}
 	if !it.IsFolder {
-		if err := h.store.RecordAccess(r.Context(), c.actor, gatehouse.OpFileAccessed, it, ""); err != nil {
+		if err := h.store.RecordAccess(r.Context(), c.actor, gatehouse.OpFileAccessed, it); err != nil {
 			return err
 		}
 	}
@@ -302,27 +301,33 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request, c *caller) er
 	if err != nil {
 		return err
 	}
-	return ServeItem(w, r, h.store, c.actor, it, "")
+	return ServeItem(w, r, h.store, c.actor, it)
 }
 
 // ServeItem sends a file's content as an attachment, recording the download
-// first: there is no access without its record.
-func ServeItem(w http.ResponseWriter, r *http.Request, s *store.Store, by gatehouse.Actor, it *gatehouse.Item, sharingID string) error {
+// first: there is no access without its record. The record carries the
+// link the actor came through, if any. HEAD sends no content and records
+// nothing.
+func ServeItem(w http.ResponseWriter, r *http.Request, s *store.Store, by gatehouse.Actor, it *gatehouse.Item) error {
 	if it.IsFolder {
-		return gatehouse.Errorf(gatehouse.EINVALID, "%q is a folder; only files can be downloaded.", it.Name)
+		return gatehouse.Errorf(gatehouse.EINVALID, "“%s” is a folder; open it to download its files.", it.Name)
 	}
 	f, err := s.OpenContent(it)
 	if err != nil {
 		return fmt.Errorf("open content of %s: %w", it.ID, err)
 	}
 	defer f.Close()
-	if err := s.RecordAccess(r.Context(), by, gatehouse.OpFileDownloaded, it, sharingID); err != nil {
-		return err
+	if r.Method != http.MethodHead {
+		if err := s.RecordAccess(r.Context(), by, gatehouse.OpFileDownloaded, it); err != nil {
+			return err
+		}
 	}
 	hd := w.Header()
-	hd.Set("Content-Disposition", ContentDisposition(it.Name))
+	hd.Set("Content-Disposition", httpx.ContentDisposition(it.Name))
 	hd.Set("X-Content-Type-Options", "nosniff")
 	hd.Set("Content-Type", safeContentType(it.MimeType))
+	// Should a browser render it anyway, the content runs with no rights.
+	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	hd.Set("ETag", it.ETag())
 	hd.Set("Cache-Control", "private, no-cache")
 	http.ServeContent(w, r, "", it.ModifiedAt, f)
@@ -337,18 +342,6 @@ func safeContentType(t string) string {
 		return "application/octet-stream"
 	}
 	return t
-}
-
-// ContentDisposition returns an attachment header with an ASCII fallback
-// name and the exact name in RFC 5987 form.
-func ContentDisposition(name string) string {
-	ascii := strings.Map(func(r rune) rune {
-		if r < 0x20 || r >= 0x7f || r == '"' || r == '\\' || r == '%' || r == ';' {
-			return '_'
-		}
-		return r
-	}, name)
-	return fmt.Sprintf(`attachment; filename="%s"; filename*=UTF-8''%s`, ascii, url.PathEscape(name))
 }
 
 func (h *Handler) updateItem(w http.ResponseWriter, r *http.Request, c *caller) error {

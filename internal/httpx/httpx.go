@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -194,4 +195,25 @@ func CSRFValid(r *http.Request, token string) bool {
 		return false
 	}
 	return subtle.ConstantTimeCompare([]byte(token), []byte(c.Value)) == 1
+}
+
+// ContentDisposition makes an attachment header with the name in UTF-8
+// (RFC 6266 and 8187) and an ASCII fallback for old clients.
+func ContentDisposition(name string) string {
+	var ascii, enc strings.Builder
+	for _, c := range name {
+		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '%' {
+			ascii.WriteByte('_')
+		} else {
+			ascii.WriteRune(c)
+		}
+	}
+	for _, b := range []byte(name) {
+		if 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || strings.IndexByte("!#$&+-.^_`|~", b) >= 0 {
+			enc.WriteByte(b)
+		} else {
+			fmt.Fprintf(&enc, "%%%02X", b)
+		}
+	}
+	return `attachment; filename="` + ascii.String() + `"; filename*=UTF-8''` + enc.String()
 }

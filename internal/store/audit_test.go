@@ -22,8 +22,8 @@ func TestRecordAccess(t *testing.T) {
 			_, by, d := e.member("ann@example.com")
 			f := e.file(by, d, d.RootID, "a.txt", "a")
 			sharing := gatehouse.NewUUID()
-			guest := gatehouse.Actor{Email: "guest@example.org", UserType: gatehouse.UserTypeAdHoc, ClientIP: "203.0.113.5", UserAgent: "curl"}
-			if err := e.RecordAccess(ctx, guest, gatehouse.OpFileDownloaded, f, sharing); err != nil {
+			guest := gatehouse.Actor{Email: "guest@example.org", UserType: gatehouse.UserTypeAdHoc, ClientIP: "203.0.113.5", UserAgent: "curl", ShareID: sharing}
+			if err := e.RecordAccess(ctx, guest, gatehouse.OpFileDownloaded, f); err != nil {
 				t.Fatalf("RecordAccess: %v", err)
 			}
 			e.wantAudit(gatehouse.Record{Operation: gatehouse.OpFileDownloaded, UserID: "guest@example.org", UserType: gatehouse.UserTypeAdHoc,
@@ -39,7 +39,7 @@ func TestRecordAccess(t *testing.T) {
 					defer wg.Done()
 					a := guest
 					a.ClientIP = fmt.Sprintf("203.0.113.%d", i)
-					errs <- e.RecordAccess(ctx, a, gatehouse.OpFileAccessed, f, sharing)
+					errs <- e.RecordAccess(ctx, a, gatehouse.OpFileAccessed, f)
 				}()
 			}
 			wg.Wait()
@@ -83,7 +83,7 @@ func TestRecordAccessAfterClose(t *testing.T) {
 				}
 			}()
 			it := &gatehouse.Item{ID: "i", DriveID: "d", Name: "a.txt"}
-			if err := s.RecordAccess(ctx, gatehouse.SystemActor(), gatehouse.OpFileAccessed, it, ""); err == nil {
+			if err := s.RecordAccess(ctx, gatehouse.SystemActor(), gatehouse.OpFileAccessed, it); err == nil {
 				t.Errorf("RecordAccess after Close: got nil, want an error")
 			}
 		})
@@ -112,7 +112,8 @@ func TestSearchAudit(t *testing.T) {
 			guest := gatehouse.Actor{Email: "guest@example.org", UserType: gatehouse.UserTypeAdHoc, ClientIP: "203.0.113.5"}
 			for _, s := range []string{share1, share1, share2} {
 				e.clock.Advance(time.Second)
-				if err := e.RecordAccess(ctx, guest, gatehouse.OpFileDownloaded, f, s); err != nil {
+				guest.ShareID = s
+				if err := e.RecordAccess(ctx, guest, gatehouse.OpFileDownloaded, f); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -577,13 +577,10 @@ func (s *Store) OpenContent(it *gatehouse.Item) (io.ReadSeekCloser, error) {
 	return s.blobs.Open(it.BlobKey)
 }
 
-// RecordAccess appends an access record (FileAccessed, FileDownloaded) for
-// an item and returns once it is committed.
-func (s *Store) RecordAccess(ctx context.Context, by gatehouse.Actor, op string, it *gatehouse.Item, sharingID string) error {
+// RecordAccess appends an access record (SecureLinkUsed, FileAccessed,
+// FileDownloaded) for an item and returns once it is committed.
+func (s *Store) RecordAccess(ctx context.Context, by gatehouse.Actor, op string, it *gatehouse.Item) error {
 	r := s.itemRecord(op, by, it)
-	if sharingID != "" {
-		r.UniqueSharingID = sharingID
-	}
 	req := accessReq{rec: r, done: make(chan error, 1)}
 	s.accessMu.RLock()
 	if s.access == nil {

@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/base64"
 	"fmt"
+	"gatehouse/internal/api"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -270,55 +271,7 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if it.IsFolder {
-		h.fail(w, r, gatehouse.Errorf(gatehouse.EINVALID, "“%s” is a folder; open it to download its files.", it.Name))
-		return
-	}
-	f, err := h.store.OpenContent(it)
-	if err != nil {
+	if err := api.ServeItem(w, r, h.store, actor(r), it); err != nil {
 		h.fail(w, r, err)
-		return
 	}
-	defer f.Close()
-	// No record, no content: the audit log must see every download.
-	if r.Method != http.MethodHead {
-		if err := h.store.RecordAccess(r.Context(), actor(r), gatehouse.OpFileDownloaded, it, ""); err != nil {
-			h.fail(w, r, err)
-			return
-		}
-	}
-	hd := w.Header()
-	ct := it.MimeType
-	if ct == "" {
-		ct = "application/octet-stream"
-	}
-	hd.Set("Content-Type", ct)
-	hd.Set("Content-Disposition", contentDisposition(it.Name))
-	hd.Set("X-Content-Type-Options", "nosniff")
-	// Should a browser render it anyway, the content runs with no rights.
-	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	hd.Set("ETag", it.ETag())
-	hd.Set("Cache-Control", "private, no-store")
-	http.ServeContent(w, r, "", it.ModifiedAt, f)
-}
-
-// contentDisposition makes an attachment header with the name in UTF-8
-// (RFC 6266 and 8187) and an ASCII fallback for old clients.
-func contentDisposition(name string) string {
-	var ascii, enc strings.Builder
-	for _, c := range name {
-		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '%' {
-			ascii.WriteByte('_')
-		} else {
-			ascii.WriteRune(c)
-		}
-	}
-	for _, b := range []byte(name) {
-		if 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || strings.IndexByte("!#$&+-.^_`|~", b) >= 0 {
-			enc.WriteByte(b)
-		} else {
-			fmt.Fprintf(&enc, "%%%02X", b)
-		}
-	}
-	return `attachment; filename="` + ascii.String() + `"; filename*=UTF-8''` + enc.String()
 }

@@ -209,7 +209,7 @@ func (h *Handler) recipientHome(w http.ResponseWriter, r *http.Request) {
 		if op == gatehouse.OpFileAccessed && it.IsFolder {
 			break
 		}
-		if err := h.store.RecordAccess(r.Context(), a.actor, op, it, l.ShareID); err != nil {
+		if err := h.store.RecordAccess(r.Context(), a.actor, op, it); err != nil {
 			h.linkFail(w, r, err)
 			return
 		}

@@ -190,7 +190,7 @@ func (h *Handler) sharedItemPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !it.IsFolder {
-		if err := h.store.RecordAccess(r.Context(), a.actor, gatehouse.OpFileAccessed, it, l.ShareID); err != nil {
+		if err := h.store.RecordAccess(r.Context(), a.actor, gatehouse.OpFileAccessed, it); err != nil {
 			h.linkFail(w, r, err)
 			return
 		}
@@ -229,19 +229,12 @@ func (h *Handler) sharedItemChildren(w http.ResponseWriter, r *http.Request) {
 // sharedContent is GET /s/{token}/content and /s/{token}/items/{id}/content:
 // the file as an attachment, recorded before it is sent.
 func (h *Handler) sharedContent(w http.ResponseWriter, r *http.Request) {
-	l, a, it, err := h.linkItem(r)
+	_, a, it, err := h.linkItem(r)
 	if err != nil {
 		h.linkFail(w, r, err)
 		return
 	}
-	if it.IsFolder {
-		h.linkFail(w, r, gatehouse.Errorf(gatehouse.EINVALID, "“%s” is a folder; open it to download its files.", it.Name))
-		return
-	}
-	// Should a browser render it anyway, the content runs with no rights.
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	if err := api.ServeItem(w, r, h.store, a.actor, it, l.ShareID); err != nil {
-		w.Header().Del("Content-Security-Policy")
+	if err := api.ServeItem(w, r, h.store, a.actor, it); err != nil {
 		h.linkFail(w, r, err)
 	}
 }

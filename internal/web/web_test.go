@@ -750,8 +750,8 @@ func TestContentDisposition(t *testing.T) {
 		{`we "quote" \ it%.txt`, `attachment; filename="we _quote_ _ it_.txt"; filename*=UTF-8''we%20%22quote%22%20%5C%20it%25.txt`},
 		{"日本.pdf", `attachment; filename="__.pdf"; filename*=UTF-8''%E6%97%A5%E6%9C%AC.pdf`},
 	} {
-		if got := contentDisposition(tc.in); got != tc.want {
-			t.Errorf("contentDisposition(%q) = %s, want %s", tc.in, got, tc.want)
+		if got := httpx.ContentDisposition(tc.in); got != tc.want {
+			t.Errorf("ContentDisposition(%q) = %s, want %s", tc.in, got, tc.want)
 		}
 	}
 }
