@@ -206,9 +206,13 @@ func targetType(r gatehouse.Recipient) string {
 // LinkURL is the address a recipient opens: {base-url}/s/{token}.
 func (s *Store) LinkURL(l *gatehouse.Link) string { return s.BaseURL + "/s/" + l.Token }
 
+// recipientsQuery lists a link's recipients with the names of those who
+// have accounts.
+const recipientsQuery = `SELECT r.email, COALESCE(u.display_name, ''), COALESCE(u.id, ''), COALESCE(u.user_type, ''), r.added_at
+		FROM link_recipients r LEFT JOIN users u ON u.email = r.email WHERE r.link_id = ? ORDER BY r.added_at, r.email`
+
 func (tx *Tx) recipients(linkID string) ([]gatehouse.Recipient, error) {
-	return scanRecipients(tx.query(`SELECT r.email, COALESCE(u.display_name, ''), COALESCE(u.id, ''), COALESCE(u.user_type, ''), r.added_at
-		FROM link_recipients r LEFT JOIN users u ON u.email = r.email WHERE r.link_id = ? ORDER BY r.added_at, r.email`, linkID))
+	return scanRecipients(tx.query(recipientsQuery, linkID))
 }
 
 func scanRecipients(rows *sql.Rows, err error) ([]gatehouse.Recipient, error) {
@@ -232,12 +236,10 @@ func scanRecipients(rows *sql.Rows, err error) ([]gatehouse.Recipient, error) {
 	return out, rows.Err()
 }
 
-// Links returns the item's links with their recipients.
+// Links returns the item's links with their recipients; callers have
+// already found the item.
 func (s *Store) Links(ctx context.Context, driveID, itemID string) ([]*gatehouse.Link, error) {
-	if _, err := s.Item(ctx, driveID, itemID); err != nil {
-		return nil, err
-	}
-	rows, err := s.query(ctx, `SELECT `+linkColumns+` FROM links WHERE item_id = ? ORDER BY created_at`, itemID)
+	rows, err := s.query(ctx, `SELECT `+linkColumns+` FROM links WHERE item_id = ? AND drive_id = ? ORDER BY created_at`, itemID, driveID)
 	if err != nil {
 		return nil, err
 	}
@@ -263,8 +265,7 @@ func (s *Store) Links(ctx context.Context, driveID, itemID string) ([]*gatehouse
 }
 
 func (s *Store) linkRecipients(ctx context.Context, linkID string) ([]gatehouse.Recipient, error) {
-	return scanRecipients(s.query(ctx, `SELECT r.email, COALESCE(u.display_name, ''), COALESCE(u.id, ''), COALESCE(u.user_type, ''), r.added_at
-		FROM link_recipients r LEFT JOIN users u ON u.email = r.email WHERE r.link_id = ? ORDER BY r.added_at, r.email`, linkID))
+	return scanRecipients(s.query(ctx, recipientsQuery, linkID))
 }
 
 // Link returns one link of an item. Returns ENOTFOUND.
@@ -292,24 +293,10 @@ func (s *Store) LinkByShareID(ctx context.Context, shareID string) (*gatehouse.L
 }
 
 // LinkByToken returns the link a token opens. Unknown and deleted tokens
-// are ENOTFOUND; expired links are EGONE.
+// are ENOTFOUND; expired links, and links of a disabled owner, are EGONE.
 func (s *Store) LinkByToken(ctx context.Context, token string) (*gatehouse.Link, error) {
-	if len(token) < 32 || len(token) > 128 {
-		return nil, notFound("The link")
-	}
-	var ownerDisabled bool
-	l, err := s.scanLink(s.queryRow(ctx, `SELECT `+prefixed("links.", linkColumns)+`, u.disabled
-		FROM links JOIN drives d ON d.id = links.drive_id JOIN users u ON u.id = d.owner_id
-		WHERE links.token_hash = ?`, hashSecret(token)), &ownerDisabled)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound("The link")
-	} else if err != nil {
-		return nil, err
-	}
-	if err := linkUsable(l, ownerDisabled, s.Now()); err != nil {
-		return nil, err
-	}
-	return l, nil
+	l, _, _, err := s.LinkForRecipient(ctx, token, "")
+	return l, err
 }
 
 // linkUsable refuses an expired link, and the links of an owner whose
