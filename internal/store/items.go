@@ -577,28 +577,6 @@ func (s *Store) OpenContent(it *gatehouse.Item) (io.ReadSeekCloser, error) {
 	return s.blobs.Open(it.BlobKey)
 }
 
-// RecordAccess appends an access record (SecureLinkUsed, FileAccessed,
-// FileDownloaded) for an item and returns once it is committed.
-func (s *Store) RecordAccess(ctx context.Context, by gatehouse.Actor, op string, it *gatehouse.Item) error {
-	r := s.itemRecord(op, by, it)
-	req := accessReq{rec: r, done: make(chan error, 1)}
-	s.accessMu.RLock()
-	if s.access == nil {
-		s.accessMu.RUnlock()
-		return errors.New("store: closed")
-	}
-	select {
-	case s.access <- req:
-		s.accessMu.RUnlock()
-	case <-ctx.Done():
-		s.accessMu.RUnlock()
-		return ctx.Err()
-	}
-	// Once queued the record will be written; wait for it even if the
-	// client leaves, so the answer matches the log.
-	return <-req.done
-}
-
 // TokenItem resolves a bearer token and an item of the token owner's drive
 // in one query, for the download path where the round trips add up. Errors
 // as UserByToken, then as OwnedItem.
