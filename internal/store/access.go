@@ -91,4 +91,3 @@ func (s *Store) appendBatch(batch []accessReq) error {
 	}
 	return tx.Commit()
 }
-

@@ -29,4 +29,3 @@ func (s *Store) SeedAudit(ctx context.Context, n int, gen func(i int, r *gatehou
 	}
 	return nil
 }
-
