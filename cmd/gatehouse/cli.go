@@ -90,4 +90,3 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fmt.Fprint(stderr, usage)
 	return &exitError{2, fmt.Sprintf("unknown command %q", strings.Join(args[:min(2, len(args))], " "))}
 }
-
