@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // Audit operations, named as in the Microsoft 365 audit log.
@@ -117,4 +118,32 @@ func EventData(kv map[string]any) string {
 	}
 	b, _ := json.Marshal(kv) // maps of plain values always encode
 	return string(b)
+}
+
+// Bounds of the fields a client can set, so that no request writes an
+// unbounded value into the append-only log.
+const (
+	MaxAuditUserAgent = 512
+	MaxAuditAddress   = 254
+)
+
+// Clamp bounds the fields of r that come from outside: the user agent, the
+// addresses and the client IP. Values are cut at a rune boundary and
+// otherwise kept as given; outputs escape them.
+func (r *Record) Clamp() {
+	r.UserAgent = truncateUTF8(r.UserAgent, MaxAuditUserAgent)
+	r.UserID = truncateUTF8(r.UserID, MaxAuditAddress)
+	r.TargetUserOrGroupName = truncateUTF8(r.TargetUserOrGroupName, MaxAuditAddress)
+	r.ClientIP = truncateUTF8(r.ClientIP, 64)
+}
+
+// truncateUTF8 cuts s to at most n bytes without splitting a rune.
+func truncateUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
