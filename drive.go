@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -58,14 +59,31 @@ func ValidateName(name string) error {
 		return Errorf(EINVALID, "A name cannot start or end with a space.")
 	}
 	for _, r := range name {
-		if r < 0x20 || r == 0x7f {
-			return Errorf(EINVALID, "A name cannot contain control characters.")
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return Errorf(EINVALID, "A name cannot contain control characters or line breaks.")
+		}
+		if isBidiControl(r) {
+			// They reorder what is shown: "e\u202Egnp.exe" reads as "eexe.png".
+			return Errorf(EINVALID, "A name cannot contain invisible text-direction characters (U+%04X); they can make a name look like another, such as a program passing for a picture.", r)
 		}
 		if strings.ContainsRune(`/\:*?"<>|`, r) {
 			return Errorf(EINVALID, `A name cannot contain any of / \ : * ? " < > |.`)
 		}
 	}
 	return nil
+}
+
+// isBidiControl reports whether r is a Unicode bidirectional formatting
+// character: the marks LRM, RLM and ALM, the embeddings and overrides
+// U+202A–U+202E and the isolates U+2066–U+2069.
+func isBidiControl(r rune) bool {
+	switch {
+	case r == '\u200E', r == '\u200F', r == '\u061C':
+		return true
+	case r >= '\u202A' && r <= '\u202E', r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return false
 }
 
 // NameKey is the key under which names are unique in a folder: OneDrive
