@@ -221,7 +221,7 @@ func TestSearchAudit(t *testing.T) {
 				}
 			}
 			for _, r := range all {
-				if got := gatehouse.ChainHash(r.PrevHash, r); got != r.Hash {
+				if got := gatehouse.KeyedChainHash(e.key, r.PrevHash, r); got != r.Hash {
 					t.Errorf("record %d from SearchAudit does not hash to its Hash", r.Seq)
 				}
 			}
@@ -338,7 +338,7 @@ func TestVerifyAuditTamper(t *testing.T) {
 			prev := e.auditRow(3)
 			forged := gatehouse.Record{Seq: 4, ID: gatehouse.NewUUID(), CreationTime: time.UnixMicro(prev.cols[1].(int64)).UTC(),
 				Operation: gatehouse.OpFileDeleted, UserID: "innocent@example.com", ResultStatus: "Succeeded", PrevHash: prev.cols[17].(string)}
-			forged.Hash = gatehouse.ChainHash(forged.PrevHash, &forged)
+			forged.Hash = gatehouse.KeyedChainHash(e.key, forged.PrevHash, &forged)
 			e.insertAuditRow(4, []any{forged.ID, prev.cols[1], forged.Operation, forged.UserID, "", "", "", "", "", "", "", "", "", "",
 				"", forged.ResultStatus, forged.PrevHash, forged.Hash})
 			e.exec(`UPDATE audit_head SET seq = ? WHERE id = 1`, n+1)
@@ -368,7 +368,7 @@ func TestVerifyAuditTamper(t *testing.T) {
 			last := e.auditRow(n)
 			r := gatehouse.Record{Seq: n + 1, ID: gatehouse.NewUUID(), CreationTime: time.UnixMicro(last.cols[1].(int64)).UTC(),
 				Operation: gatehouse.OpFileAccessed, ResultStatus: "Succeeded", PrevHash: last.cols[17].(string)}
-			r.Hash = gatehouse.ChainHash(r.PrevHash, &r)
+			r.Hash = gatehouse.KeyedChainHash(e.key, r.PrevHash, &r)
 			e.insertAuditRow(n+1, []any{r.ID, last.cols[1], r.Operation, "", "", "", "", "", "", "", "", "", "", "",
 				"", r.ResultStatus, r.PrevHash, r.Hash})
 		}, n + 1, nil}, // the first record the head does not cover

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"io/fs"
 	"path/filepath"
@@ -49,6 +50,7 @@ type env struct {
 	dsn   string
 	clock *clock
 	raw   *rawDB
+	key   []byte // the audit key, as production sets from its key file
 }
 
 // newStore opens a fresh store on backend b in a temp dir.
@@ -57,23 +59,38 @@ func newStore(t *testing.T, b testenv.Backend) *store.Store {
 }
 
 // newEnv opens a fresh store on backend b with a clock set to a fixed time.
+// Like production, it sets a random audit key, so tests run the keyed
+// chain, sealed link tokens and the derived passcode key.
 func newEnv(t *testing.T, b testenv.Backend) *env {
 	t.Helper()
 	dir := t.TempDir()
 	dsn := b.DSN(t, dir)
-	blobs, err := blob.Open(dir)
+	key := make([]byte, 32)
+	rand.Read(key)
+	e := &env{t: t, dir: dir, dsn: dsn, key: key, clock: &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}}
+	e.Store = e.open(dir)
+	return e
+}
+
+// open opens another store on the env's database, with the env's key and
+// clock, as a second node or a restart would; blobDir holds its content.
+func (e *env) open(blobDir string) *store.Store {
+	e.t.Helper()
+	blobs, err := blob.Open(blobDir)
 	if err != nil {
-		t.Fatalf("blob.Open: %v", err)
+		e.t.Fatalf("blob.Open: %v", err)
 	}
-	s, err := store.Open(ctx, dsn, blobs)
+	s, err := store.Open(ctx, e.dsn, blobs)
 	if err != nil {
-		t.Fatalf("store.Open(%s): %v", b.Name, err)
+		e.t.Fatalf("store.Open: %v", err)
 	}
-	t.Cleanup(func() { s.Close() })
-	clk := &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-	s.Now = clk.Now
+	e.t.Cleanup(func() { s.Close() })
+	if err := s.SetAuditKey(ctx, e.key); err != nil {
+		e.t.Fatalf("SetAuditKey: %v", err)
+	}
+	s.Now = e.clock.Now
 	s.BaseURL = "https://files.example.com"
-	return &env{Store: s, t: t, dir: dir, dsn: dsn, clock: clk}
+	return s
 }
 
 // rawDB is a second, direct connection to the store's database, for reading

@@ -55,15 +55,7 @@ func TestReopen(t *testing.T) {
 			e := newEnv(t, b)
 			u := e.user("ann@example.com")
 			e.Close()
-			blobs, err := blob.Open(e.dir)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := store.Open(ctx, e.dsn, blobs)
-			if err != nil {
-				t.Fatalf("reopen: %v", err)
-			}
-			defer s.Close()
+			s := e.open(e.dir)
 			if got, err := s.User(ctx, u.ID); err != nil || got.Email != u.Email {
 				t.Errorf("User after reopening: got %v, %v; want %s", got, err, u.Email)
 			}
