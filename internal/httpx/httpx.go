@@ -121,9 +121,8 @@ func DecodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-// ClientIP returns the address of the client. Gatehouse speaks to clients
-// directly; a proxy in front must be configured to pass the address on, which
-// is not supported yet.
+// ClientIP returns the address of the client: the TCP peer, or the address a
+// trusted proxy forwarded (see RealClient).
 func ClientIP(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
@@ -141,7 +140,7 @@ func SecurityHeaders(next http.Handler) http.Handler {
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
-		if r.TLS != nil {
+		if Secure(r) {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
 		}
 		next.ServeHTTP(w, r)
@@ -156,11 +155,12 @@ const (
 	CSRFHeader    = "X-CSRF-Token"
 )
 
-// SetCookie sets an HttpOnly, SameSite=Lax cookie, Secure behind TLS. A zero
+// SetCookie sets an HttpOnly, SameSite=Lax cookie, Secure when the client
+// uses HTTPS (see Secure). A zero
 // maxAge makes a browser-session cookie; a negative one deletes it.
 func SetCookie(w http.ResponseWriter, r *http.Request, name, value string, maxAge int) {
 	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge,
-		HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: Secure(r), SameSite: http.SameSiteLaxMode})
 }
 
 // CSRFToken returns the CSRF token for forms, setting its cookie the first
