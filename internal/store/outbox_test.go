@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"gatehouse"
-	"gatehouse/internal/blob"
 	"gatehouse/internal/store"
 	"gatehouse/internal/testenv"
 )
@@ -63,17 +62,8 @@ func TestOutboxClaimIsExclusive(t *testing.T) {
 			const n = 40
 			e.queueInvitations(n)
 
-			// A second node on the same database.
-			blobs, err := blob.Open(t.TempDir())
-			if err != nil {
-				t.Fatal(err)
-			}
-			other, err := store.Open(ctx, e.dsn, blobs)
-			if err != nil {
-				t.Fatalf("open second store: %v", err)
-			}
-			t.Cleanup(func() { other.Close() })
-			other.Now = e.clock.Now
+			// A second node on the same database, with the same key file.
+			other := e.open(t.TempDir())
 
 			var mu sync.Mutex
 			claimed := map[string]int{}
@@ -262,6 +252,124 @@ func TestOutboxListing(t *testing.T) {
 			}
 			_, err = e.Outbox(ctx, "bogus", 10)
 			wantCode(t, "Outbox(bogus)", err, gatehouse.EINVALID)
+		})
+	}
+}
+
+// rawOutbox returns every column of every outbox row as text, as someone
+// holding a copy of the database would read it.
+func (e *env) rawOutbox() []string {
+	e.t.Helper()
+	rows, err := e.DB().db.QueryContext(ctx, `SELECT * FROM outbox`)
+	if err != nil {
+		e.t.Fatalf("read the outbox table: %v", err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			e.t.Fatal(err)
+		}
+		var row strings.Builder
+		for i, v := range vals {
+			if b, ok := v.([]byte); ok {
+				v = string(b)
+			}
+			fmt.Fprintf(&row, "%s=%v\n", cols[i], v)
+		}
+		out = append(out, row.String())
+	}
+	if err := rows.Err(); err != nil {
+		e.t.Fatal(err)
+	}
+	return out
+}
+
+// TestOutboxBodiesSealed checks that the outbox table never holds a link
+// token or a passcode in clear, while the worker's claim still gets both.
+func TestOutboxBodiesSealed(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b)
+			l := e.queueInvitations(1)
+			to := "guest00@partner.example"
+			e.clock.Advance(time.Second)
+			if err := e.SendPasscode(ctx, l.Token, to, "198.51.100.7", "test-agent/1.0"); err != nil {
+				t.Fatalf("SendPasscode: %v", err)
+			}
+			rows := e.rawOutbox()
+			if len(rows) != 2 {
+				t.Fatalf("outbox rows: got %d, want an invitation and a passcode mail", len(rows))
+			}
+			for _, row := range rows {
+				if strings.Contains(row, l.Token) {
+					t.Errorf("an outbox row holds the link token in clear:\n%s", row)
+				}
+				if !strings.Contains(row, "text_body=enc1:") || !strings.Contains(row, "html_body=enc1:") {
+					t.Errorf("an outbox row has a body that is not sealed:\n%s", row)
+				}
+			}
+
+			msgs := e.claim(10, time.Minute)
+			var code string
+			for _, m := range msgs {
+				switch m.Kind {
+				case "invitation":
+					if !strings.Contains(m.Text, e.LinkURL(l)) || !strings.Contains(m.HTML, e.LinkURL(l)) {
+						t.Errorf("the claimed invitation lacks the link:\n%s", m.Text)
+					}
+				case "passcode":
+					code = eightDigits.FindString(m.Text)
+				}
+			}
+			if len(msgs) != 2 || code == "" {
+				t.Fatalf("claimed %d messages, passcode %q; want both mails, with a code", len(msgs), code)
+			}
+			for _, row := range e.rawOutbox() {
+				if strings.Contains(row, code) {
+					t.Errorf("an outbox row holds the passcode %s in clear:\n%s", code, row)
+				}
+			}
+
+			// Failing for good keeps the invitation for a retry, still sealed.
+			for _, m := range msgs {
+				if err := e.MailFailed(ctx, m.ID, "550 no", time.Time{}, true); err != nil {
+					t.Fatalf("MailFailed: %v", err)
+				}
+			}
+			for _, row := range e.rawOutbox() {
+				if strings.Contains(row, l.Token) || strings.Contains(row, code) {
+					t.Errorf("a failed outbox row holds a secret in clear:\n%s", row)
+				}
+			}
+		})
+	}
+}
+
+// TestOutboxBodyBoundToRecipient checks that a sealed body readdressed in
+// the database is not sent: the message fails with a reason instead.
+func TestOutboxBodyBoundToRecipient(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b)
+			e.queueInvitations(2)
+			if n := e.exec(`UPDATE outbox SET to_addr = 'mallory@evil.example' WHERE to_addr = 'guest00@partner.example'`); n != 1 {
+				t.Fatalf("readdressed %d rows, want 1", n)
+			}
+			msgs := e.claim(10, time.Minute)
+			if len(msgs) != 1 || msgs[0].To != "guest01@partner.example" {
+				t.Fatalf("claimed %+v, want only the untouched mail to guest01", msgs)
+			}
+			failed, err := e.Outbox(ctx, store.OutboxFailed, 10)
+			if err != nil || len(failed) != 1 || failed[0].To != "mallory@evil.example" || !strings.Contains(failed[0].LastError, "does not open") {
+				t.Errorf("Outbox(failed): got %+v, %v; want the readdressed mail, failed with the reason", failed, err)
+			}
 		})
 	}
 }

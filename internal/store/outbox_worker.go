@@ -53,7 +53,8 @@ func scanOutbox(sc interface{ Scan(...any) error }, extra ...any) (OutboxMessage
 }
 
 // ClaimMail leases up to limit due pending messages to the caller for lease
-// and counts an attempt on each. Nodes sharing one database never claim the
+// and counts an attempt on each, with their bodies opened. A message whose
+// body does not open with this node's key is failed instead. Nodes sharing one database never claim the
 // same message while its lease runs, so a message is sent twice only when
 // a worker outlives its lease.
 func (s *Store) ClaimMail(ctx context.Context, limit int, lease time.Duration) ([]OutboxMessage, error) {
@@ -105,6 +106,19 @@ func (s *Store) ClaimMail(ctx context.Context, limit int, lease time.Duration) (
 	until := tx.now.Add(lease)
 	out := claimable[:0]
 	for _, m := range claimable {
+		// Bodies are opened here, in memory, for the send only.
+		text, terr := s.openMailBody(m.ID, m.To, "text", m.Text)
+		html, herr := s.openMailBody(m.ID, m.To, "html", m.HTML)
+		if err := errors.Join(terr, herr); err != nil {
+			// No key opens it later either: give up on it now, where
+			// an admin can see why.
+			if _, err := tx.exec(`UPDATE outbox SET state = 'failed', lease_until = 0, last_error = ?
+				WHERE id = ? AND state = 'pending' AND lease_until <= ?`, truncateUTF8(err.Error(), maxMailError), m.ID, now); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		m.Text, m.HTML = text, html
 		// The guard repeats the select's conditions, so whoever commits
 		// a claim first wins and the other node's update matches nothing.
 		res, err := tx.exec(`UPDATE outbox SET lease_until = ?, attempts = attempts + 1

@@ -44,9 +44,13 @@ func (e *linkEnv) send(email, ip string) string {
 	if e.count(`SELECT COUNT(*) FROM outbox WHERE to_addr = ? AND kind = 'passcode'`, email) == before {
 		return ""
 	}
-	var text string
+	var id, to, text string
 	r := e.DB()
-	if err := r.db.QueryRowContext(ctx, r.rebind(`SELECT text_body FROM outbox WHERE to_addr = ? AND kind = 'passcode' ORDER BY created_at DESC LIMIT 1`), email).Scan(&text); err != nil {
+	if err := r.db.QueryRowContext(ctx, r.rebind(`SELECT id, to_addr, text_body FROM outbox WHERE to_addr = ? AND kind = 'passcode' ORDER BY created_at DESC LIMIT 1`), email).Scan(&id, &to, &text); err != nil {
+		e.t.Fatal(err)
+	}
+	text, err := e.OpenMailBody(id, to, "text", text)
+	if err != nil {
 		e.t.Fatal(err)
 	}
 	return eightDigits.FindString(text)
