@@ -179,8 +179,8 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	var names []string
 	var storeErr error
-	err := errNotMultipart
-	for mr != nil {
+	var err error
+	for {
 		var p *multipart.Part
 		if p, err = mr.NextPart(); err != nil {
 			break

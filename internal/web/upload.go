@@ -13,15 +13,25 @@ import (
 // errNotMultipart stands for a body that is no multipart form at all.
 var errNotMultipart = errors.New("not a multipart form")
 
+// failingReader fails every read with err.
+type failingReader struct{ err error }
+
+func (f failingReader) Read([]byte) (int, error) { return 0, f.err }
+
 // streamCSRF reads the first part of a streamed multipart form and checks
 // that it is the CSRF token, unless the X-CSRF-Token header already holds
-// it (app.js). It returns the reader positioned after the token; the reader
-// is nil, with ok true, when a header-authorized body is not multipart.
+// it (app.js). It returns the reader positioned after the token. The reader
+// is never nil when ok: a header-authorized body that is not multipart gets
+// a reader whose NextPart fails with errNotMultipart, so callers meet it
+// where they meet every other broken stream, in uploadOutcome.
 func streamCSRF(r *http.Request) (mr *multipart.Reader, ok bool) {
 	headerOK := r.Header.Get(httpx.CSRFHeader) != "" && httpx.CSRFValid(r, r.Header.Get(httpx.CSRFHeader))
 	mr, err := r.MultipartReader()
 	if err != nil {
-		return nil, headerOK
+		if !headerOK {
+			return nil, false
+		}
+		return multipart.NewReader(failingReader{errNotMultipart}, "not-multipart"), true
 	}
 	if headerOK {
 		return mr, true
@@ -47,6 +57,8 @@ func uploadOutcome(r *http.Request, readErr, storeErr error, names []string, max
 		if len(names) == 0 {
 			err = gatehouse.Errorf(gatehouse.EINVALID, "%s", none)
 		}
+	case errors.Is(readErr, errNotMultipart):
+		err = gatehouse.Errorf(gatehouse.EINVALID, "The upload must be sent as a form with Content-Type multipart/form-data.")
 	case errors.As(readErr, &mbe):
 		err = gatehouse.Errorf(gatehouse.ETOOLARGE, "The upload is larger than the limit of %d MiB.", max>>20)
 	default:
