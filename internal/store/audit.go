@@ -18,21 +18,10 @@ const auditColumns = `seq, id, creation_time, operation, user_id, user_type, cli
 	object_id, item_type, source_file_name, source_relative_url, target_user_or_group_name,
 	target_user_or_group_type, unique_sharing_id, event_data, result_status, prev_hash, hash`
 
-// audit appends r to the chain inside tx. The head row is locked until the
-// transaction ends, so the change and its record commit together and the
-// chain stays in one order.
+// audit queues r to be appended to the chain when tx commits. The chain
+// head is locked only in Commit, after every other lock the transaction
+// takes, so writers cannot deadlock on it and hold it briefly.
 func (tx *Tx) audit(r *gatehouse.Record) error {
-	if !tx.headLoaded {
-		q := `SELECT seq, hash FROM audit_head WHERE id = 1`
-		if tx.s.postgres {
-			q += ` FOR UPDATE`
-		}
-		if err := tx.queryRow(q).Scan(&tx.headSeq, &tx.headHash); err != nil {
-			return fmt.Errorf("read audit head: %w", err)
-		}
-		tx.headLoaded = true
-	}
-	r.Seq = tx.headSeq + 1
 	r.ID = gatehouse.NewUUID()
 	if r.CreationTime.IsZero() { // only the seeder sets its own times
 		r.CreationTime = tx.now
@@ -41,24 +30,38 @@ func (tx *Tx) audit(r *gatehouse.Record) error {
 	if r.ResultStatus == "" {
 		r.ResultStatus = "Succeeded"
 	}
-	r.PrevHash = tx.headHash
-	r.Hash = gatehouse.KeyedChainHash(tx.s.auditKey, r.PrevHash, r)
-	if _, err := tx.exec(`INSERT INTO audit_records (`+auditColumns+`)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.Seq, r.ID, micros(r.CreationTime), r.Operation, r.UserID, r.UserType, r.ClientIP, r.UserAgent,
-		r.ObjectID, r.ItemType, r.SourceFileName, r.SourceRelativeURL, r.TargetUserOrGroupName,
-		r.TargetUserOrGroupType, r.UniqueSharingID, r.EventData, r.ResultStatus, r.PrevHash, r.Hash); err != nil {
-		return fmt.Errorf("append audit record: %w", err)
-	}
-	tx.headSeq, tx.headHash, tx.headDirty = r.Seq, r.Hash, true
+	r.Clamp()
+	tx.records = append(tx.records, r)
 	return nil
 }
 
-// Commit advances the chain head past this transaction's records, once,
-// and commits.
+// Commit appends the transaction's records to the chain and commits. The
+// head row is locked here, last, so the change and its records commit
+// together and the chain stays in one order across nodes.
 func (tx *Tx) Commit() error {
-	if tx.headDirty {
-		if _, err := tx.exec(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, tx.headSeq, tx.headHash); err != nil {
+	if len(tx.records) > 0 {
+		q := `SELECT seq, hash FROM audit_head WHERE id = 1`
+		if tx.s.postgres {
+			q += ` FOR UPDATE`
+		}
+		var seq int64
+		var hash string
+		if err := tx.queryRow(q).Scan(&seq, &hash); err != nil {
+			return fmt.Errorf("read audit head: %w", err)
+		}
+		for _, r := range tx.records {
+			r.Seq, r.PrevHash = seq+1, hash
+			r.Hash = gatehouse.KeyedChainHash(tx.s.auditKey, r.PrevHash, r)
+			if _, err := tx.exec(`INSERT INTO audit_records (`+auditColumns+`)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				r.Seq, r.ID, micros(r.CreationTime), r.Operation, r.UserID, r.UserType, r.ClientIP, r.UserAgent,
+				r.ObjectID, r.ItemType, r.SourceFileName, r.SourceRelativeURL, r.TargetUserOrGroupName,
+				r.TargetUserOrGroupType, r.UniqueSharingID, r.EventData, r.ResultStatus, r.PrevHash, r.Hash); err != nil {
+				return fmt.Errorf("append audit record: %w", err)
+			}
+			seq, hash = r.Seq, r.Hash
+		}
+		if _, err := tx.exec(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, seq, hash); err != nil {
 			return fmt.Errorf("advance audit head: %w", err)
 		}
 	}

@@ -7,8 +7,10 @@ import (
 	"crypto/cipher"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"io/fs"
+	mathrand "math/rand/v2"
 	"net/url"
 	"path/filepath"
 	"sort"
@@ -18,6 +20,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers "pgx"
 	_ "modernc.org/sqlite"             // registers "sqlite"
 
@@ -76,7 +79,7 @@ func Open(ctx context.Context, dsn string, blobs *blob.Store) (*Store, error) {
 		// The path goes into a file: URI, where these three mean something.
 		path = strings.NewReplacer("%", "%25", "?", "%3F", "#", "%23").Replace(path)
 		q := url.Values{}
-		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(NORMAL)"} {
+		for _, p := range []string{"journal_mode(WAL)", "busy_timeout(10000)", "foreign_keys(1)", "synchronous(FULL)"} {
 			q.Add("_pragma", p)
 		}
 		// One writer connection whose transactions begin IMMEDIATE: SQLite
@@ -217,10 +220,7 @@ type Tx struct {
 	ctx context.Context
 	now time.Time
 
-	headLoaded bool
-	headDirty  bool
-	headSeq    int64
-	headHash   string
+	records []*gatehouse.Record // appended to the chain in Commit
 }
 
 // begin starts a write transaction.
@@ -230,6 +230,75 @@ func (s *Store) begin(ctx context.Context) (*Tx, error) {
 		return nil, err
 	}
 	return &Tx{Tx: tx, s: s, ctx: ctx, now: s.Now().UTC().Truncate(time.Microsecond)}, nil
+}
+
+// inTx runs fn in a write transaction and commits it. PostgreSQL aborts a
+// transaction that loses a deadlock or a serialization race, and fn may ask
+// for another go with errRetry after losing a race for a unique key; fn then
+// runs again from the start, so callers see neither. fn must not act outside
+// the transaction.
+func (s *Store) inTx(ctx context.Context, fn func(tx *Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		tx, err := s.begin(ctx)
+		if err != nil {
+			return err
+		}
+		err = fn(tx)
+		if err == nil {
+			err = tx.Commit()
+		}
+		if err == nil {
+			return nil
+		}
+		tx.Rollback()
+		if !retryable(err) {
+			return err
+		}
+		if attempt == maxAttempts {
+			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
+		}
+		// Back off with jitter so the losers do not collide again at once.
+		d := time.Duration(attempt*attempt) * time.Millisecond
+		d += time.Duration(mathrand.Int64N(int64(d)))
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+const maxAttempts = 12
+
+// errRetry asks inTx to run the transaction again: it lost a race that a
+// fresh start resolves, such as two creates of one name.
+var errRetry = errors.New("store: retry the transaction")
+
+// retryable reports whether err is a transient conflict between
+// transactions: a deadlock (40P01), a serialization failure (40001), or
+// errRetry.
+func retryable(err error) bool {
+	if errors.Is(err, errRetry) {
+		return true
+	}
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
+}
+
+// lockDrive makes this transaction the only writer of a drive's tree until
+// it ends, on PostgreSQL; SQLite has one writer anyway. Structural changes
+// (create, upload, rename, move, delete, share) take it first, so each sees
+// the tree as the last one left it, and locks are taken in one order.
+func (tx *Tx) lockDrive(driveID string) error {
+	if !tx.s.postgres {
+		return nil
+	}
+	var id string
+	err := tx.queryRow(`SELECT id FROM drives WHERE id = ? FOR UPDATE`, driveID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return notFound("The drive")
+	}
+	return err
 }
 
 // stmt returns q prepared on db, preparing it once per process. The set of
