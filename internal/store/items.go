@@ -267,29 +267,31 @@ func (s *Store) CreateFolder(ctx context.Context, by gatehouse.Actor, driveID, p
 	if err := gatehouse.ValidateName(name); err != nil {
 		return nil, err
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer tx.Rollback()
-	parent, err := tx.parentFolder(driveID, parentID)
-	if err != nil {
-		return nil, err
-	}
-	it := &gatehouse.Item{ID: gatehouse.NewID(), DriveID: driveID, ParentID: parentID, Name: name, IsFolder: true, Version: 1,
-		ParentPath: childPath(parent), CreatedAt: tx.now, ModifiedAt: tx.now, CreatedBy: by.UserID, ModifiedBy: by.UserID}
-	if _, err := tx.exec(`INSERT INTO items (id, drive_id, parent_id, name, name_key, is_folder, created_at, modified_at, created_by, modified_by)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, it.ID, driveID, parentID, name, gatehouse.NameKey(name), true,
-		micros(tx.now), micros(tx.now), by.UserID, by.UserID); err != nil {
-		if isUniqueViolation(err) {
-			return nil, nameTaken(name)
+	var it *gatehouse.Item
+	err := s.inTx(ctx, func(tx *Tx) error {
+		if err := tx.lockDrive(driveID); err != nil {
+			return err
 		}
+		parent, err := tx.parentFolder(driveID, parentID)
+		if err != nil {
+			return err
+		}
+		it = &gatehouse.Item{ID: gatehouse.NewID(), DriveID: driveID, ParentID: parentID, Name: name, IsFolder: true, Version: 1,
+			ParentPath: childPath(parent), CreatedAt: tx.now, ModifiedAt: tx.now, CreatedBy: by.UserID, ModifiedBy: by.UserID}
+		if _, err := tx.exec(`INSERT INTO items (id, drive_id, parent_id, name, name_key, is_folder, created_at, modified_at, created_by, modified_by)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, it.ID, driveID, parentID, name, gatehouse.NameKey(name), true,
+			micros(tx.now), micros(tx.now), by.UserID, by.UserID); err != nil {
+			if isUniqueViolation(err) {
+				return nameTaken(name)
+			}
+			return err
+		}
+		return tx.audit(s.itemRecord(gatehouse.OpFolderCreated, by, it))
+	})
+	if err != nil {
 		return nil, err
 	}
-	if err := tx.audit(s.itemRecord(gatehouse.OpFolderCreated, by, it)); err != nil {
-		return nil, err
-	}
-	return it, tx.Commit()
+	return it, nil
 }
 
 // PutFile stores r as the file name in a folder, replacing the content of an
@@ -325,11 +327,25 @@ func (s *Store) putFile(ctx context.Context, by gatehouse.Actor, driveID, parent
 }
 
 func (s *Store) commitFile(ctx context.Context, by gatehouse.Actor, driveID, parentID, name, key string, size int64, sum string, guard func(*Tx) error) (*gatehouse.Item, bool, error) {
-	tx, err := s.begin(ctx)
+	var it *gatehouse.Item
+	var created bool
+	err := s.inTx(ctx, func(tx *Tx) (err error) {
+		it, created, err = s.commitFileTx(tx, by, driveID, parentID, name, key, size, sum, guard)
+		return err
+	})
 	if err != nil {
 		return nil, false, err
 	}
-	defer tx.Rollback()
+	return it, created, nil
+}
+
+// commitFileTx makes the received content the file's current version. The
+// drive lock orders it with every other change to the tree, so each upload
+// keeps the one before it as a version and none is lost.
+func (s *Store) commitFileTx(tx *Tx, by gatehouse.Actor, driveID, parentID, name, key string, size int64, sum string, guard func(*Tx) error) (*gatehouse.Item, bool, error) {
+	if err := tx.lockDrive(driveID); err != nil {
+		return nil, false, err
+	}
 	if guard != nil {
 		if err := guard(tx); err != nil {
 			return nil, false, err
@@ -360,23 +376,32 @@ func (s *Store) commitFile(ctx context.Context, by gatehouse.Actor, driveID, par
 			it.ID, driveID, parentID, name, gatehouse.NameKey(name), false, size, sum, key, mt, 1,
 			micros(tx.now), micros(tx.now), by.UserID, by.UserID); err != nil {
 			if isUniqueViolation(err) {
-				return nil, false, nameTaken(name)
+				return nil, false, errRetry // created meanwhile: the next try replaces it
 			}
 			return nil, false, err
 		}
 	} else {
 		op, it = gatehouse.OpFileModified, old
+		prev := old.Version
 		if _, err := tx.exec(`INSERT INTO item_versions (id, item_id, version, size, sha256, blob_key, created_at, created_by)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, gatehouse.NewID(), old.ID, old.Version, old.Size, old.SHA256, old.BlobKey,
 			micros(old.ModifiedAt), old.ModifiedBy); err != nil {
 			return nil, false, err
 		}
-		it.Name, it.Size, it.SHA256, it.BlobKey, it.MimeType = name, size, sum, key, mt
+		// The name stays as it is: an upload addresses the file by name
+		// but does not rename it.
+		it.Size, it.SHA256, it.BlobKey, it.MimeType = size, sum, key, mt
 		it.Version++
 		it.ModifiedAt, it.ModifiedBy = tx.now, by.UserID
-		if _, err := tx.exec(`UPDATE items SET name = ?, size = ?, sha256 = ?, blob_key = ?, mime_type = ?, version = ?, modified_at = ?, modified_by = ?
-			WHERE id = ?`, name, size, sum, key, mt, it.Version, micros(tx.now), by.UserID, it.ID); err != nil {
+		res, err := tx.exec(`UPDATE items SET size = ?, sha256 = ?, blob_key = ?, mime_type = ?, version = ?, modified_at = ?, modified_by = ?
+			WHERE id = ? AND version = ?`, size, sum, key, mt, it.Version, micros(tx.now), by.UserID, it.ID, prev)
+		if err != nil {
 			return nil, false, err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return nil, false, err
+		} else if n != 1 {
+			return nil, false, errRetry // a version check as well as the lock
 		}
 	}
 	it.ParentPath = childPath(parent)
@@ -385,7 +410,7 @@ func (s *Store) commitFile(ctx context.Context, by gatehouse.Actor, driveID, par
 	if err := tx.audit(r); err != nil {
 		return nil, false, err
 	}
-	return it, old == nil, tx.Commit()
+	return it, old == nil, nil
 }
 
 // ItemUpdate holds a new name and/or a new parent folder.
@@ -402,11 +427,20 @@ func (s *Store) UpdateItem(ctx context.Context, by gatehouse.Actor, driveID, id 
 			return nil, err
 		}
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
+	var it *gatehouse.Item
+	err := s.inTx(ctx, func(tx *Tx) (err error) {
+		it, err = s.updateItem(tx, by, driveID, id, up)
+		return err
+	})
+	return it, err
+}
+
+// updateItem reads the item under the drive lock, so a rename and a move
+// racing each other both land, and a move cannot be undone by a stale write.
+func (s *Store) updateItem(tx *Tx, by gatehouse.Actor, driveID, id string, up ItemUpdate) (*gatehouse.Item, error) {
+	if err := tx.lockDrive(driveID); err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
 	it, _, err := s.item(tx, driveID, id)
 	if err != nil {
 		return nil, err
@@ -418,13 +452,6 @@ func (s *Store) UpdateItem(ctx context.Context, by gatehouse.Actor, driveID, id 
 	renamed := up.Name != nil && *up.Name != it.Name
 	moved := up.ParentID != nil && *up.ParentID != it.ParentID
 	if moved {
-		if s.postgres {
-			// Moves in one drive take turns: two crossing moves could each
-			// pass the cycle check against the other's old state.
-			if _, err := tx.exec(`SELECT id FROM drives WHERE id = ? FOR UPDATE`, driveID); err != nil {
-				return nil, err
-			}
-		}
 		parent, err := tx.parentFolder(driveID, *up.ParentID)
 		if err != nil {
 			return nil, err
@@ -475,7 +502,7 @@ func (s *Store) UpdateItem(ctx context.Context, by gatehouse.Actor, driveID, id 
 			return nil, err
 		}
 	}
-	return it, tx.Commit()
+	return it, nil
 }
 
 // subtree selects an item and everything under it. UNION, not UNION ALL,
@@ -488,40 +515,38 @@ const subtree = `WITH RECURSIVE sub (id) AS (
 // DeleteItem deletes an item, with everything inside a folder and all
 // versions. Returns ENOTFOUND or EINVALID for the root.
 func (s *Store) DeleteItem(ctx context.Context, by gatehouse.Actor, driveID, id string) error {
-	tx, err := s.begin(ctx)
+	var keys []string
+	err := s.inTx(ctx, func(tx *Tx) error {
+		if err := tx.lockDrive(driveID); err != nil {
+			return err
+		}
+		it, _, err := s.item(tx, driveID, id)
+		if err != nil {
+			return err
+		}
+		if it.ParentID == "" {
+			return gatehouse.Errorf(gatehouse.EINVALID, "The root folder cannot be deleted.")
+		}
+		if keys, err = tx.blobKeys(subtree+` SELECT id FROM sub`, id); err != nil {
+			return err
+		}
+		// Links on what goes away end first, each with its records.
+		if err := tx.deleteLinksIn(by, id); err != nil {
+			return err
+		}
+		if _, err := tx.exec(subtree+` DELETE FROM item_versions WHERE item_id IN (SELECT id FROM sub)`, id); err != nil {
+			return err
+		}
+		if _, err := tx.exec(subtree+` DELETE FROM items WHERE id IN (SELECT id FROM sub)`, id); err != nil {
+			return err
+		}
+		op := gatehouse.OpFileDeleted
+		if it.IsFolder {
+			op = gatehouse.OpFolderDeleted
+		}
+		return tx.audit(s.itemRecord(op, by, it))
+	})
 	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	it, _, err := s.item(tx, driveID, id)
-	if err != nil {
-		return err
-	}
-	if it.ParentID == "" {
-		return gatehouse.Errorf(gatehouse.EINVALID, "The root folder cannot be deleted.")
-	}
-	keys, err := tx.blobKeys(subtree+` SELECT id FROM sub`, id)
-	if err != nil {
-		return err
-	}
-	// Links on what goes away end first, each with its records.
-	if err := tx.deleteLinksIn(by, id); err != nil {
-		return err
-	}
-	if _, err := tx.exec(subtree+` DELETE FROM item_versions WHERE item_id IN (SELECT id FROM sub)`, id); err != nil {
-		return err
-	}
-	if _, err := tx.exec(subtree+` DELETE FROM items WHERE id IN (SELECT id FROM sub)`, id); err != nil {
-		return err
-	}
-	op := gatehouse.OpFileDeleted
-	if it.IsFolder {
-		op = gatehouse.OpFolderDeleted
-	}
-	if err := tx.audit(s.itemRecord(op, by, it)); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
 		return err
 	}
 	s.removeBlobs(keys)

@@ -56,13 +56,27 @@ func (s *Store) Share(ctx context.Context, by gatehouse.Actor, req ShareRequest)
 	if req.Role != gatehouse.RoleRead && req.Role != gatehouse.RoleWrite {
 		return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "roles must be [\"read\"] or [\"write\"].")
 	}
-	tx, err := s.begin(ctx)
+	var l *gatehouse.Link
+	var created bool
+	err = s.inTx(ctx, func(tx *Tx) (err error) {
+		l, created, err = s.share(tx, by, req, emails)
+		return err
+	})
 	if err != nil {
 		return nil, false, err
 	}
-	defer tx.Rollback()
+	s.wakeOutbox()
+	return l, created, nil
+}
+
+// share finds or creates the link under the drive lock; the unique index on
+// (item, scope, role, expiry) backs it, so parallel shares meet on one link.
+func (s *Store) share(tx *Tx, by gatehouse.Actor, req ShareRequest, emails []string) (*gatehouse.Link, bool, error) {
 	if !req.ExpiresAt.IsZero() && !req.ExpiresAt.After(tx.now) {
 		return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "The expiration date must be in the future.")
+	}
+	if err := tx.lockDrive(req.DriveID); err != nil {
+		return nil, false, err
 	}
 	it, _, err := s.item(tx, req.DriveID, req.ItemID)
 	if err != nil {
@@ -78,8 +92,10 @@ func (s *Store) Share(ctx context.Context, by gatehouse.Actor, req ShareRequest)
 			return nil, false, notFound("The sharing link")
 		}
 	} else {
+		// A different expiry is a different link: recipients added with
+		// one expiry never get a link that lasts longer, or shorter.
 		l, err = s.scanLink(tx.queryRow(`SELECT `+linkColumns+` FROM links WHERE item_id = ? AND role = ? AND scope = ?
-		AND (expires_at = 0 OR expires_at > ?) ORDER BY created_at LIMIT 1`, it.ID, req.Role, gatehouse.ScopeUsers, micros(tx.now)))
+		AND expires_at = ? AND slot = 0`, it.ID, req.Role, gatehouse.ScopeUsers, micros(req.ExpiresAt)))
 	}
 	created := false
 	if errors.Is(err, sql.ErrNoRows) {
@@ -90,6 +106,9 @@ func (s *Store) Share(ctx context.Context, by gatehouse.Actor, req ShareRequest)
 		if _, err := tx.exec(`INSERT INTO links (`+linkColumns+`, token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			l.ID, l.ShareID, s.sealToken(l.Token), l.ItemID, l.DriveID, l.CreatedBy, l.Scope, l.Role, l.PreventsDownload,
 			micros(l.ExpiresAt), micros(tx.now), micros(tx.now), hashSecret(l.Token)); err != nil {
+			if isUniqueViolation(err) {
+				return nil, false, errRetry // created meanwhile: the next try adds to it
+			}
 			return nil, false, err
 		}
 		r := s.linkRecord(gatehouse.OpSecureLinkCreated, by, it, l)
@@ -106,10 +125,6 @@ func (s *Store) Share(ctx context.Context, by gatehouse.Actor, req ShareRequest)
 	if l.Recipients, err = tx.recipients(l.ID); err != nil {
 		return nil, false, err
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, false, err
-	}
-	s.wakeOutbox()
 	return l, created, nil
 }
 
@@ -348,11 +363,18 @@ type LinkUpdate struct {
 
 // UpdateLink changes a link's role or expiry. Returns EINVALID or ENOTFOUND.
 func (s *Store) UpdateLink(ctx context.Context, by gatehouse.Actor, driveID, itemID, id string, up LinkUpdate) (*gatehouse.Link, error) {
-	tx, err := s.begin(ctx)
-	if err != nil {
+	var l *gatehouse.Link
+	err := s.inTx(ctx, func(tx *Tx) (err error) {
+		l, err = s.updateLink(tx, by, driveID, itemID, id, up)
+		return err
+	})
+	return l, err
+}
+
+func (s *Store) updateLink(tx *Tx, by gatehouse.Actor, driveID, itemID, id string, up LinkUpdate) (*gatehouse.Link, error) {
+	if err := tx.lockDrive(driveID); err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
 	l, it, err := tx.link(driveID, itemID, id)
 	if err != nil {
 		return nil, err
@@ -376,6 +398,9 @@ func (s *Store) UpdateLink(ctx context.Context, by gatehouse.Actor, driveID, ite
 		l.UpdatedAt = tx.now
 		if _, err := tx.exec(`UPDATE links SET role = ?, expires_at = ?, updated_at = ? WHERE id = ?`,
 			l.Role, micros(l.ExpiresAt), micros(tx.now), l.ID); err != nil {
+			if isUniqueViolation(err) {
+				return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "This item already has a link with that role and expiry; add the people to it instead.")
+			}
 			return nil, err
 		}
 		r := s.linkRecord(gatehouse.OpSecureLinkUpdated, by, it, l)
@@ -387,7 +412,7 @@ func (s *Store) UpdateLink(ctx context.Context, by gatehouse.Actor, driveID, ite
 	if l.Recipients, err = tx.recipients(l.ID); err != nil {
 		return nil, err
 	}
-	return l, tx.Commit()
+	return l, nil
 }
 
 func (tx *Tx) link(driveID, itemID, id string) (*gatehouse.Link, *gatehouse.Item, error) {
@@ -408,11 +433,18 @@ func (s *Store) RevokeRecipients(ctx context.Context, by gatehouse.Actor, driveI
 	if err != nil {
 		return nil, err
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
+	var l *gatehouse.Link
+	err = s.inTx(ctx, func(tx *Tx) (err error) {
+		l, err = tx.revokeRecipients(by, driveID, itemID, id, norm)
+		return err
+	})
+	return l, err
+}
+
+func (tx *Tx) revokeRecipients(by gatehouse.Actor, driveID, itemID, id string, norm []string) (*gatehouse.Link, error) {
+	if err := tx.lockDrive(driveID); err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
 	l, it, err := tx.link(driveID, itemID, id)
 	if err != nil {
 		return nil, err
@@ -435,7 +467,7 @@ func (s *Store) RevokeRecipients(ctx context.Context, by gatehouse.Actor, driveI
 	if l.Recipients, err = tx.recipients(l.ID); err != nil {
 		return nil, err
 	}
-	return l, tx.Commit()
+	return l, nil
 }
 
 func (tx *Tx) removeRecipient(by gatehouse.Actor, it *gatehouse.Item, l *gatehouse.Link, rcp gatehouse.Recipient) error {
@@ -456,19 +488,16 @@ func (tx *Tx) removeRecipient(by gatehouse.Actor, it *gatehouse.Item, l *gatehou
 // DeleteLink removes every recipient of a link, then the link; each step is
 // audited and access ends at once. Returns ENOTFOUND.
 func (s *Store) DeleteLink(ctx context.Context, by gatehouse.Actor, driveID, itemID, id string) error {
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	l, it, err := tx.link(driveID, itemID, id)
-	if err != nil {
-		return err
-	}
-	if err := tx.deleteLink(by, it, l); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.inTx(ctx, func(tx *Tx) error {
+		if err := tx.lockDrive(driveID); err != nil {
+			return err
+		}
+		l, it, err := tx.link(driveID, itemID, id)
+		if err != nil {
+			return err
+		}
+		return tx.deleteLink(by, it, l)
+	})
 }
 
 func (tx *Tx) deleteLink(by gatehouse.Actor, it *gatehouse.Item, l *gatehouse.Link) error {

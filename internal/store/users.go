@@ -142,15 +142,31 @@ func (s *Store) UpdateUser(ctx context.Context, by gatehouse.Actor, id string, u
 			return nil, err
 		}
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
-		return nil, err
+	var u *gatehouse.User
+	err := s.inTx(ctx, func(tx *Tx) (err error) {
+		u, err = tx.updateUser(by, id, up, hash)
+		return err
+	})
+	return u, err
+}
+
+// lockUser reads a user and, on PostgreSQL, locks the row until the
+// transaction ends, so changes to one account apply one after another.
+func (tx *Tx) lockUser(id string) (*gatehouse.User, error) {
+	q := `SELECT ` + userColumns + ` FROM users WHERE id = ?`
+	if tx.s.postgres {
+		q += ` FOR UPDATE`
 	}
-	defer tx.Rollback()
-	u, err := scanUser(tx.queryRow(`SELECT `+userColumns+` FROM users WHERE id = ?`, id))
+	u, err := scanUser(tx.queryRow(q, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("The user")
-	} else if err != nil {
+	}
+	return u, err
+}
+
+func (tx *Tx) updateUser(by gatehouse.Actor, id string, up UserUpdate, hash string) (*gatehouse.User, error) {
+	u, err := tx.lockUser(id)
+	if err != nil {
 		return nil, err
 	}
 	changed := map[string]any{}
@@ -205,7 +221,7 @@ func (s *Store) UpdateUser(ctx context.Context, by gatehouse.Actor, id string, u
 	if err := tx.audit(r); err != nil {
 		return nil, err
 	}
-	return u, tx.Commit()
+	return u, nil
 }
 
 // DeleteUser removes a user with their drive, sessions and tokens. Returns
@@ -214,33 +230,46 @@ func (s *Store) DeleteUser(ctx context.Context, by gatehouse.Actor, id string) e
 	if id == by.UserID {
 		return gatehouse.Errorf(gatehouse.EINVALID, "You cannot delete your own account.")
 	}
-	tx, err := s.begin(ctx)
+	var keys []string
+	err := s.inTx(ctx, func(tx *Tx) (err error) {
+		keys, err = tx.deleteUser(by, id)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	defer tx.Rollback()
-	u, err := scanUser(tx.queryRow(`SELECT `+userColumns+` FROM users WHERE id = ?`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return notFound("The user")
-	} else if err != nil {
-		return err
+	s.removeBlobs(keys)
+	return nil
+}
+
+// deleteUser takes the drive's lock before the user's, in the order every
+// change to the tree takes them, and returns the content keys to remove.
+func (tx *Tx) deleteUser(by gatehouse.Actor, id string) ([]string, error) {
+	var driveID, rootID string
+	if err := tx.queryRow(`SELECT id, root_id FROM drives WHERE owner_id = ?`, id).Scan(&driveID, &rootID); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, err
+	}
+	if driveID != "" {
+		if err := tx.lockDrive(driveID); err != nil {
+			return nil, err
+		}
+	}
+	u, err := tx.lockUser(id)
+	if err != nil {
+		return nil, err
 	}
 	keys, err := tx.blobKeys(`SELECT i.id FROM items i JOIN drives d ON d.id = i.drive_id WHERE d.owner_id = ?`, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The user's links end with their records, as if deleted one by one.
-	var rootID string
-	if err := tx.queryRow(`SELECT root_id FROM drives WHERE owner_id = ?`, id).Scan(&rootID); err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return err
-	}
 	if rootID != "" {
 		if err := tx.deleteLinksIn(by, rootID); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if _, err := tx.exec(`DELETE FROM recipient_sessions WHERE email = ?`, u.Email); err != nil {
-		return err
+		return nil, err
 	}
 	for _, q := range []string{
 		`DELETE FROM item_versions WHERE item_id IN (SELECT i.id FROM items i JOIN drives d ON d.id = i.drive_id WHERE d.owner_id = ?)`,
@@ -251,20 +280,13 @@ func (s *Store) DeleteUser(ctx context.Context, by gatehouse.Actor, id string) e
 		`DELETE FROM users WHERE id = ?`,
 	} {
 		if _, err := tx.exec(q, id); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	r := actorRecord(gatehouse.OpUserDeleted, by)
 	r.ObjectID, r.ItemType = u.Email, "User"
 	r.TargetUserOrGroupName, r.TargetUserOrGroupType = u.Email, u.UserType
-	if err := tx.audit(r); err != nil {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	s.removeBlobs(keys)
-	return nil
+	return keys, tx.audit(r)
 }
 
 // hashSecret is how bearer tokens and session cookies are stored: they carry
