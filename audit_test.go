@@ -3,8 +3,10 @@ package gatehouse_test
 import (
 	"reflect"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"gatehouse"
 )
@@ -127,5 +129,28 @@ func TestEventData(t *testing.T) {
 		if got := gatehouse.EventData(tt.in); got != tt.want {
 			t.Errorf("EventData(%v): got %s, want %s", tt.in, got, tt.want)
 		}
+	}
+}
+
+func TestRecordClamp(t *testing.T) {
+	long := strings.Repeat("a", 600)
+	r := &gatehouse.Record{UserAgent: long, UserID: strings.Repeat("é", 200) + "@x.test", TargetUserOrGroupName: long, ClientIP: long}
+	r.Clamp()
+	if got := len(r.UserAgent); got != gatehouse.MaxAuditUserAgent {
+		t.Errorf("user agent is %d bytes, want %d", got, gatehouse.MaxAuditUserAgent)
+	}
+	if got := len(r.TargetUserOrGroupName); got != gatehouse.MaxAuditAddress {
+		t.Errorf("target is %d bytes, want %d", got, gatehouse.MaxAuditAddress)
+	}
+	if len(r.UserID) > gatehouse.MaxAuditAddress || !utf8.ValidString(r.UserID) {
+		t.Errorf("user id is %d bytes, valid UTF-8 %v; want at most %d and valid", len(r.UserID), utf8.ValidString(r.UserID), gatehouse.MaxAuditAddress)
+	}
+	if len(r.ClientIP) > 64 {
+		t.Errorf("client IP is %d bytes, want at most 64", len(r.ClientIP))
+	}
+	short := &gatehouse.Record{UserAgent: "curl/8\n\x1b[31m", UserID: "sam@partner.test"}
+	short.Clamp()
+	if short.UserAgent != "curl/8\n\x1b[31m" || short.UserID != "sam@partner.test" {
+		t.Errorf("short values changed: %q %q; they are kept as given", short.UserAgent, short.UserID)
 	}
 }
