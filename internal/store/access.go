@@ -11,7 +11,14 @@ import (
 // RecordAccess appends an access record (SecureLinkUsed, FileAccessed,
 // FileDownloaded) for an item and returns once it is committed.
 func (s *Store) RecordAccess(ctx context.Context, by gatehouse.Actor, op string, it *gatehouse.Item) error {
+	return s.RecordAccessData(ctx, by, op, it, nil)
+}
+
+// RecordAccessData is RecordAccess with details for the record's EventData,
+// such as the byte range a download served.
+func (s *Store) RecordAccessData(ctx context.Context, by gatehouse.Actor, op string, it *gatehouse.Item, data map[string]any) error {
 	r := s.itemRecord(op, by, it)
+	r.EventData = gatehouse.EventData(data)
 	req := accessReq{rec: r, done: make(chan error, 1)}
 	s.accessMu.RLock()
 	if s.access == nil {
