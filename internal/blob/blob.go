@@ -3,6 +3,7 @@
 package blob
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
@@ -130,35 +131,77 @@ func (s *Store) Remove(key string) error {
 	return err
 }
 
-// Sweep removes temporary files and content that no metadata refers to,
-// when older than grace: another node may be between rename and commit.
-func (s *Store) Sweep(referenced func(key string) (bool, error), grace time.Duration) (int, error) {
-	cutoff := time.Now().Add(-grace)
+// Clock returns the file system's current time, read from the modification
+// time of a file made for the purpose. Content written after the call is
+// never older than this, which time.Now cannot promise: file times come from
+// a coarser clock.
+func (s *Store) Clock() (time.Time, error) {
+	f, err := os.CreateTemp(filepath.Join(s.dir, "tmp"), "clock-*")
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return info.ModTime(), nil
+}
+
+// SweepBatch is how many keys Sweep asks about at once.
+const SweepBatch = 500
+
+// Sweep removes temporary files and content that no metadata refers to, when
+// last modified before the cutoff: anything newer may belong to an upload
+// between rename and commit, on this node or another. referenced answers for
+// a batch of keys which of them metadata uses. Sweep stops at the first
+// error, or when ctx ends, and reports how many files it removed.
+func (s *Store) Sweep(ctx context.Context, before time.Time, referenced func(ctx context.Context, keys []string) (map[string]bool, error)) (int, error) {
 	removed := 0
 	tmps, _ := os.ReadDir(filepath.Join(s.dir, "tmp"))
 	for _, e := range tmps {
-		if info, err := e.Info(); err == nil && info.ModTime().Before(cutoff) {
+		if info, err := e.Info(); err == nil && info.ModTime().Before(before) {
 			if os.Remove(filepath.Join(s.dir, "tmp", e.Name())) == nil {
 				removed++
 			}
 		}
+	}
+	var keys, paths []string
+	flush := func() error {
+		if len(keys) == 0 {
+			return nil
+		}
+		refs, err := referenced(ctx, keys)
+		if err != nil {
+			return err
+		}
+		for i, k := range keys {
+			if !refs[k] && os.Remove(paths[i]) == nil {
+				removed++
+			}
+		}
+		keys, paths = keys[:0], paths[:0]
+		return ctx.Err()
 	}
 	err := filepath.WalkDir(filepath.Join(s.dir, "blobs"), func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
 		info, err := d.Info()
-		if err != nil || !info.ModTime().Before(cutoff) {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		} else if err != nil || !info.ModTime().Before(before) {
 			return err
 		}
-		ok, err := referenced(d.Name())
-		if err != nil {
-			return err
-		}
-		if !ok && os.Remove(path) == nil {
-			removed++
+		keys, paths = append(keys, d.Name()), append(paths, path)
+		if len(keys) == SweepBatch {
+			return flush()
 		}
 		return nil
 	})
+	if err == nil {
+		err = flush()
+	}
 	return removed, err
 }

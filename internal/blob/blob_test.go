@@ -2,9 +2,11 @@ package blob
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"math"
@@ -255,10 +257,11 @@ func TestSweep(t *testing.T) {
 
 	refs := map[string]bool{referencedOld: true, referencedNew: true}
 	var asked []string
-	removed, err := s.Sweep(func(key string) (bool, error) {
-		asked = append(asked, key)
-		return refs[key], nil
-	}, time.Hour)
+	lookup := func(_ context.Context, keys []string) (map[string]bool, error) {
+		asked = append(asked, keys...)
+		return refs, nil
+	}
+	removed, err := s.Sweep(context.Background(), time.Now().Add(-time.Hour), lookup)
 	if err != nil {
 		t.Fatalf("Sweep: %v", err)
 	}
@@ -294,11 +297,83 @@ func TestSweep(t *testing.T) {
 	// A failing lookup stops the sweep and removes nothing.
 	age(s.Path(orphanNew))
 	boom := errors.New("database is down")
-	removed, err = s.Sweep(func(string) (bool, error) { return false, boom }, time.Hour)
+	removed, err = s.Sweep(context.Background(), time.Now().Add(-time.Hour), func(context.Context, []string) (map[string]bool, error) { return nil, boom })
 	if !errors.Is(err, boom) {
 		t.Errorf("Sweep with a failing lookup: got %v, want %v", err, boom)
 	}
 	if removed != 0 || !exists(s.Path(orphanNew)) {
 		t.Errorf("Sweep with a failing lookup removed %d (orphan exists: %v), want 0 and kept", removed, exists(s.Path(orphanNew)))
+	}
+}
+
+// Sweep asks about each key once, in batches, and removes exactly the
+// unreferenced ones; content written after Clock is never older than it.
+func TestSweepBatches(t *testing.T) {
+	s, _ := openStore(t)
+	old := time.Now().Add(-time.Minute)
+	refs := map[string]bool{}
+	var orphans []string
+	n := 2*SweepBatch + 7
+	for i := range n {
+		info, err := s.Put(strings.NewReader(fmt.Sprint(i)), 1<<20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chtimes(s.Path(info.Key), old, old); err != nil {
+			t.Fatal(err)
+		}
+		if i%3 == 0 {
+			orphans = append(orphans, info.Key)
+		} else {
+			refs[info.Key] = true
+		}
+	}
+	before, err := s.Clock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := s.Put(strings.NewReader("uploaded while the sweep runs"), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	asked := map[string]int{}
+	calls := 0
+	removed, err := s.Sweep(context.Background(), before, func(_ context.Context, keys []string) (map[string]bool, error) {
+		calls++
+		if len(keys) > SweepBatch {
+			t.Errorf("asked about %d keys at once, want at most %d", len(keys), SweepBatch)
+		}
+		out := map[string]bool{}
+		for _, k := range keys {
+			asked[k]++
+			if refs[k] {
+				out[k] = true
+			}
+		}
+		return out, nil
+	})
+	if err != nil || removed != len(orphans) {
+		t.Fatalf("Sweep: removed %d, %v; want %d, nil", removed, err, len(orphans))
+	}
+	if calls != 3 || len(asked) != n {
+		t.Errorf("Sweep made %d lookups about %d keys, want 3 about %d", calls, len(asked), n)
+	}
+	for k, c := range asked {
+		if c != 1 {
+			t.Errorf("key %s asked about %d times, want once", k, c)
+		}
+	}
+	for _, k := range orphans {
+		if _, err := os.Stat(s.Path(k)); !os.IsNotExist(err) {
+			t.Errorf("orphan %s survived (%v)", k, err)
+		}
+	}
+	for k := range refs {
+		if _, err := os.Stat(s.Path(k)); err != nil {
+			t.Errorf("referenced %s: %v", k, err)
+		}
+	}
+	if _, err := os.Stat(s.Path(fresh.Key)); err != nil {
+		t.Errorf("content written after Clock was swept: %v", err)
 	}
 }
