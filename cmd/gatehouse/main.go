@@ -4,6 +4,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -11,10 +12,15 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
+	netmail "net/mail"
+	"net/netip"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -40,6 +46,9 @@ type Config struct {
 	AuditKey   string // file holding the audit chain's HMAC key; "" means <data>/audit.key
 	MailFrom   string
 	ReauthDays int // passcode re-authentication period for "keep me verified"
+
+	TLSCert, TLSKey string         // PEM files; both set serves HTTPS with HTTP/2
+	TrustedProxies  []netip.Prefix // peers whose X-Forwarded-* headers count
 }
 
 // env returns the variable's value or def.
@@ -57,24 +66,163 @@ func storageFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.AuditKey, "audit-key-file", env("GATEHOUSE_AUDIT_KEY_FILE", ""), "`file` with the audit chain's HMAC key, created on first start; default <data>/audit.key; every node needs the same (GATEHOUSE_AUDIT_KEY_FILE)")
 }
 
-func serveFlags(fs *flag.FlagSet, c *Config) *string {
-	storageFlags(fs, c)
-	fs.StringVar(&c.Listen, "listen", env("GATEHOUSE_LISTEN", "127.0.0.1:8080"), "listen `address` (GATEHOUSE_LISTEN)")
-	fs.StringVar(&c.BaseURL, "base-url", env("GATEHOUSE_BASE_URL", ""), "public `url` of this server, used in links; default http://<listen> (GATEHOUSE_BASE_URL)")
-	fs.Int64Var(&c.MaxUpload, "max-upload-mib", envInt("GATEHOUSE_MAX_UPLOAD_MIB", 10240), "largest upload in `MiB` (GATEHOUSE_MAX_UPLOAD_MIB)")
-	fs.StringVar(&c.SMTPURL, "smtp-url", env("GATEHOUSE_SMTP_URL", ""), "outgoing mail `url`: smtp://[user:pass@]host:port, smtp+starttls://… or smtps://…; empty writes mail to <data>/maildir (GATEHOUSE_SMTP_URL)")
-	fs.StringVar(&c.MailFrom, "mail-from", env("GATEHOUSE_MAIL_FROM", "Gatehouse <gatehouse@localhost>"), "sender `address` of every mail (GATEHOUSE_MAIL_FROM)")
-	fs.IntVar(&c.ReauthDays, "passcode-reauth-days", int(envInt("GATEHOUSE_PASSCODE_REAUTH_DAYS", 30)), "`days` a recipient who ticks \"keep me verified\" stays verified, 1–365 (GATEHOUSE_PASSCODE_REAUTH_DAYS)")
-	domains := fs.String("org-domains", env("GATEHOUSE_ORG_DOMAINS", ""), "the organization's email `domains`, comma-separated (GATEHOUSE_ORG_DOMAINS)")
-	return domains
+// serveValues holds serve's flags that are checked after parsing, so that a
+// bad value from a flag or a variable is refused with the flag's name.
+type serveValues struct {
+	maxUpload, reauthDays, orgDomains, trustedProxies string
 }
 
-func envInt(name string, def int64) int64 {
-	var n int64
-	if _, err := fmt.Sscan(env(name, ""), &n); err == nil {
-		return n
+func serveFlags(fs *flag.FlagSet, c *Config) *serveValues {
+	var v serveValues
+	storageFlags(fs, c)
+	fs.StringVar(&c.Listen, "listen", env("GATEHOUSE_LISTEN", "127.0.0.1:8080"), "listen `address` (GATEHOUSE_LISTEN)")
+	fs.StringVar(&c.BaseURL, "base-url", env("GATEHOUSE_BASE_URL", ""), "public `url` of this server, used in links; default http://<listen>, or https:// with --tls-cert (GATEHOUSE_BASE_URL)")
+	fs.StringVar(&v.maxUpload, "max-upload-mib", env("GATEHOUSE_MAX_UPLOAD_MIB", "10240"), "largest upload in `MiB` (GATEHOUSE_MAX_UPLOAD_MIB)")
+	fs.StringVar(&c.SMTPURL, "smtp-url", env("GATEHOUSE_SMTP_URL", ""), "outgoing mail `url`: smtp://[user:pass@]host:port, smtp+starttls://… or smtps://…; empty writes mail to <data>/maildir (GATEHOUSE_SMTP_URL)")
+	fs.StringVar(&c.MailFrom, "mail-from", env("GATEHOUSE_MAIL_FROM", "Gatehouse <gatehouse@localhost>"), "sender `address` of every mail (GATEHOUSE_MAIL_FROM)")
+	fs.StringVar(&v.reauthDays, "passcode-reauth-days", env("GATEHOUSE_PASSCODE_REAUTH_DAYS", "30"), "`days` a recipient who ticks \"keep me verified\" stays verified, 1–365 (GATEHOUSE_PASSCODE_REAUTH_DAYS)")
+	fs.StringVar(&v.orgDomains, "org-domains", env("GATEHOUSE_ORG_DOMAINS", ""), "the organization's email `domains`, comma-separated (GATEHOUSE_ORG_DOMAINS)")
+	fs.StringVar(&c.TLSCert, "tls-cert", env("GATEHOUSE_TLS_CERT", ""), "PEM certificate chain `file`; with --tls-key, serves HTTPS and HTTP/2 (GATEHOUSE_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", env("GATEHOUSE_TLS_KEY", ""), "PEM private key `file` of --tls-cert (GATEHOUSE_TLS_KEY)")
+	fs.StringVar(&v.trustedProxies, "trusted-proxies", env("GATEHOUSE_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For, -Proto and -Host are believed: comma-separated `addresses` or CIDR ranges (GATEHOUSE_TRUSTED_PROXIES)")
+	return &v
+}
+
+// flagError is a bad flag value, named the way the user typed it.
+func flagError(name, format string, args ...any) error {
+	return &exitError{2, "--" + name + ": " + fmt.Sprintf(format, args...)}
+}
+
+// parseServe parses and checks serve's flags, so that a mistake stops the
+// server before it starts rather than when a request needs the value.
+func parseServe(args []string, stderr io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c Config
+	v := serveFlags(fs, &c)
+	if err := fs.Parse(args); err != nil {
+		return c, err
 	}
-	return def
+	if fs.NArg() > 0 {
+		return c, &exitError{2, fmt.Sprintf("serve: unexpected argument %q", fs.Arg(0))}
+	}
+	if strings.TrimSpace(c.Data) == "" {
+		return c, flagError("data", "a data directory is required")
+	}
+	if d := c.Database; strings.Contains(d, "://") && !strings.HasPrefix(d, "postgres://") &&
+		!strings.HasPrefix(d, "postgresql://") && !strings.HasPrefix(d, "sqlite://") {
+		return c, flagError("database", "%q is neither a postgres:// URL nor a SQLite file path", redactURL(d))
+	}
+	if err := checkListen(c.Listen); err != nil {
+		return c, flagError("listen", "%v", err)
+	}
+	if c.BaseURL != "" {
+		if err := checkBaseURL(c.BaseURL); err != nil {
+			return c, flagError("base-url", "%v", err)
+		}
+	}
+	mib, err := strconv.ParseInt(strings.TrimSpace(v.maxUpload), 10, 64)
+	if err != nil || mib < 1 || mib > math.MaxInt64>>20 {
+		return c, flagError("max-upload-mib", "%q is not a whole number of MiB from 1 to %d", v.maxUpload, int64(math.MaxInt64>>20))
+	}
+	c.MaxUpload = mib << 20
+	if c.ReauthDays, err = strconv.Atoi(strings.TrimSpace(v.reauthDays)); err != nil {
+		return c, flagError("passcode-reauth-days", "%q is not a whole number of days", v.reauthDays)
+	}
+	if err := gatehouse.ValidateReauthDays(c.ReauthDays); err != nil {
+		return c, flagError("passcode-reauth-days", "%s", gatehouse.ErrorMessage(err))
+	}
+	c.OrgDomains = splitList(v.orgDomains)
+	for _, d := range c.OrgDomains {
+		if !validDomain(d) {
+			return c, flagError("org-domains", "%q is not a domain name such as example.com; separate domains with commas", d)
+		}
+	}
+	if c.SMTPURL != "" {
+		if _, err := mail.NewSMTP(c.SMTPURL); err != nil {
+			return c, flagError("smtp-url", "%s", strings.TrimPrefix(err.Error(), "mail: "))
+		}
+	}
+	if a, err := netmail.ParseAddress(c.MailFrom); err != nil || !strings.Contains(a.Address, "@") {
+		return c, flagError("mail-from", "%q is not an email address such as \"Gatehouse <gatehouse@example.com>\"", c.MailFrom)
+	}
+	if c.TrustedProxies, err = httpx.ParseTrustedProxies(v.trustedProxies); err != nil {
+		return c, flagError("trusted-proxies", "%v", err)
+	}
+	if _, err := loadTLS(&c); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not a host:port address such as 127.0.0.1:8080 or :8443", addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("%q has no port number from 0 to 65535 (got %q)", addr, port)
+	}
+	if strings.ContainsAny(host, " /\\@") {
+		return fmt.Errorf("%q does not have a host name or IP address before the port", addr)
+	}
+	return nil
+}
+
+func checkBaseURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Hostname() == "" {
+		return fmt.Errorf("%q is not an http:// or https:// URL with a host, such as https://files.example.com", s)
+	}
+	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(s, "?") {
+		return fmt.Errorf("%q must not have a user, query or fragment: links are built by appending paths to it", s)
+	}
+	return nil
+}
+
+// validDomain accepts a DNS name of at least two labels of letters, digits
+// and inner hyphens, the form the domain of an email address takes.
+func validDomain(d string) bool {
+	labels := strings.Split(d, ".")
+	if len(d) > 253 || len(labels) < 2 {
+		return false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return false
+		}
+		for _, c := range l {
+			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// redactURL hides a password in a URL that goes into a message.
+func redactURL(s string) string {
+	if u, err := url.Parse(s); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return s
+}
+
+// loadTLS reads the certificate and key of c, or returns nil without them.
+func loadTLS(c *Config) (*tls.Config, error) {
+	switch {
+	case c.TLSCert == "" && c.TLSKey == "":
+		return nil, nil
+	case c.TLSKey == "":
+		return nil, flagError("tls-key", "--tls-cert is set, so the private key file is required too")
+	case c.TLSCert == "":
+		return nil, flagError("tls-cert", "--tls-key is set, so the certificate file is required too")
+	}
+	cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+	if err != nil {
+		return nil, flagError("tls-cert", "cannot use %s with the key in %s: %v", c.TLSCert, c.TLSKey, err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}, nil
 }
 
 func splitList(s string) []string {
@@ -168,19 +316,40 @@ type Main struct {
 	Config Config
 	Store  *store.Store
 	Blobs  *blob.Store
-	URL    string // where it listens, http://host:port
+	URL    string // where it listens: http://host:port, or https:// with TLS
 	Log    *slog.Logger
 
-	ln     net.Listener
-	srv    *http.Server
-	outbox func() // stops the mail worker
+	ln          net.Listener
+	srv         *http.Server
+	lock        *os.File           // the data directory's lock, held until Close
+	outbox      func()             // stops the mail worker
+	stopSweep   context.CancelFunc // ends the background sweep early
+	sweepDone   chan struct{}      // closed when the sweep has finished
+	sweepResult error
+	beforeSweep func() // tests hold the sweep here
 }
 
-// Run opens storage, sweeps orphaned content and starts serving. It returns
-// once the listener is open.
-func (m *Main) Run(ctx context.Context) error {
+// Run locks the data directory, opens storage and starts serving, with the
+// sweep of orphaned content in the background. It returns once the listener
+// is open.
+func (m *Main) Run(ctx context.Context) (err error) {
 	if m.Log == nil {
 		m.Log = slog.Default()
+	}
+	defer func() {
+		if err != nil {
+			m.Close()
+		}
+	}()
+	tlsConfig, err := loadTLS(&m.Config)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(m.Config.Data, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	if m.lock, err = lockDataDir(m.Config.Data, !isPostgres(m.Config.Database)); err != nil {
+		return err
 	}
 	ln, err := net.Listen("tcp", m.Config.Listen)
 	if err != nil {
@@ -188,6 +357,9 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.ln = ln
 	m.URL = "http://" + ln.Addr().String()
+	if tlsConfig != nil {
+		m.URL = "https://" + ln.Addr().String()
+	}
 	if m.Config.BaseURL == "" {
 		m.Config.BaseURL = m.URL
 	}
@@ -199,25 +371,14 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Config.ReauthDays = gatehouse.DefaultReauthDays
 	}
 	if m.Store, m.Blobs, err = openStore(ctx, &m.Config); err != nil {
-		ln.Close()
 		return err
 	}
-	// On PostgreSQL other nodes may be between writing content and
-	// committing it, so only old orphans go; SQLite has this node alone.
-	grace := time.Duration(0)
-	if m.Store.Postgres() {
-		grace = time.Hour
-	}
-	if n, err := m.Blobs.Sweep(func(k string) (bool, error) { return m.Store.BlobReferenced(ctx, k) }, grace); err != nil {
-		m.Log.Warn("sweeping orphaned content failed", "err", err)
-	} else if n > 0 {
-		m.Log.Info("removed orphaned content", "files", n)
+	if err := m.startSweep(); err != nil {
+		return err
 	}
 	sender := mail.NewMaildir(filepath.Join(m.Config.Data, "maildir"), m.Log)
 	if m.Config.SMTPURL != "" {
 		if sender, err = mail.NewSMTP(m.Config.SMTPURL); err != nil {
-			m.Store.Close()
-			ln.Close()
 			return err
 		}
 	}
@@ -235,50 +396,106 @@ func (m *Main) Run(ctx context.Context) error {
 	web.New(m.Store, web.Config{BaseURL: m.Config.BaseURL, MaxUpload: m.Config.MaxUpload,
 		OrgDomains: m.Config.OrgDomains, ReauthDays: m.Config.ReauthDays}).Register(mux)
 
+	// RealClient comes first: every handler after it, the security
+	// headers included, sees the client's address and scheme.
+	realClient := httpx.RealClient(m.Config.TrustedProxies, strings.HasPrefix(m.Config.BaseURL, "https://"))
 	m.srv = &http.Server{
-		Handler:           httpx.SecurityHeaders(mux),
+		Handler:           realClient(httpx.SecurityHeaders(mux)),
+		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(m.Log.Handler(), slog.LevelWarn),
 	}
-	go m.srv.Serve(ln)
+	if tlsConfig != nil {
+		go m.srv.ServeTLS(ln, "", "") // with HTTP/2, which ServeTLS offers by itself
+	} else {
+		go m.srv.Serve(ln)
+	}
 
 	if n, err := m.Store.CountUsers(ctx); err == nil && n == 0 {
 		m.Log.Info("the directory is empty; create the first administrator with: " +
 			"gatehouse user add --email you@example.com --name \"Your Name\" --admin (reads the password from standard input)")
 	}
-	m.Log.Info("gatehouse is serving", "url", m.URL, "base_url", m.Config.BaseURL, "data", m.Config.Data, "postgres", m.Store.Postgres())
+	m.Log.Info("gatehouse is serving", "url", m.URL, "base_url", m.Config.BaseURL, "data", m.Config.Data,
+		"postgres", m.Store.Postgres(), "tls", tlsConfig != nil, "trusted_proxies", len(m.Config.TrustedProxies))
 	return nil
 }
 
-// Close stops serving, letting requests in flight finish for a few seconds.
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// startSweep removes, in the background, temporary files and content that no
+// metadata refers to. Only content older than this start is considered, by
+// the file system's own clock: newer content may belong to an upload between
+// rename and commit. On PostgreSQL other nodes may be there too, so their
+// orphans get an hour; on SQLite the lock says this node is alone.
+func (m *Main) startSweep() error {
+	before, err := m.Blobs.Clock()
+	if err != nil {
+		return fmt.Errorf("content directory: %w", err)
+	}
+	if m.Store.Postgres() {
+		before = before.Add(-time.Hour)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stopSweep, m.sweepDone = cancel, make(chan struct{})
+	go func() {
+		defer close(m.sweepDone)
+		if m.beforeSweep != nil {
+			m.beforeSweep()
+		}
+		start := time.Now()
+		n, err := m.Blobs.Sweep(ctx, before, m.Store.ReferencedBlobs)
+		m.sweepResult = err
+		switch {
+		case err != nil && ctx.Err() == nil:
+			m.Log.Warn("sweeping orphaned content failed", "err", err, "removed", n)
+		case n > 0:
+			m.Log.Info("removed orphaned content", "files", n, "took", time.Since(start).Round(time.Millisecond))
+		}
+	}()
+	return nil
+}
+
+// Close stops serving, letting requests in flight finish for a few seconds,
+// then the sweep and the mail worker, and releases the data directory.
 func (m *Main) Close() error {
 	if m.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		m.srv.Shutdown(ctx)
+		m.srv = nil
+	} else if m.ln != nil {
+		m.ln.Close()
+	}
+	m.ln = nil
+	if m.stopSweep != nil {
+		m.stopSweep()
+		<-m.sweepDone
+		m.stopSweep = nil
 	}
 	if m.outbox != nil {
 		m.outbox()
+		m.outbox = nil
 	}
+	var err error
 	if m.Store != nil {
-		return m.Store.Close()
+		err = m.Store.Close()
+		m.Store = nil
 	}
-	return nil
+	if m.lock != nil {
+		m.lock.Close() // closing the descriptor releases the lock
+		m.lock = nil
+	}
+	return err
 }
 
 func runServe(ctx context.Context, args []string, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var c Config
-	domains := serveFlags(fs, &c)
-	if err := fs.Parse(args); err != nil {
+	c, err := parseServe(args, stderr)
+	if err != nil {
 		return err
-	}
-	c.OrgDomains = splitList(*domains)
-	c.MaxUpload <<= 20
-	if err := gatehouse.ValidateReauthDays(c.ReauthDays); err != nil {
-		return &exitError{2, "--passcode-reauth-days: " + gatehouse.ErrorMessage(err)}
 	}
 	m := &Main{Config: c}
 	if err := m.Run(ctx); err != nil {
