@@ -73,11 +73,16 @@ func (s *Store) Put(r io.Reader, max int64) (Info, error) {
 	if limit < math.MaxInt64 {
 		limit++ // one byte more tells "exactly max" from "too large"
 	}
-	n, err := io.CopyBuffer(io.MultiWriter(tmp, h), io.LimitReader(r, limit), buf)
+	src := &sourceReader{r: r}
+	n, err := io.CopyBuffer(io.MultiWriter(tmp, h), io.LimitReader(src, limit), buf)
 	var mbe *http.MaxBytesError
 	if err != nil {
 		if errors.As(err, &mbe) {
 			return Info{}, tooLarge(max)
+		}
+		if src.err != nil && gatehouse.ErrorCode(src.err) == gatehouse.EINTERNAL {
+			// A stream that breaks off is the sender's doing, not ours.
+			return Info{}, gatehouse.Errorf(gatehouse.EINVALID, "The upload was cut off before it was complete. Please try again.")
 		}
 		return Info{}, fmt.Errorf("receive content: %w", err)
 	}
@@ -101,6 +106,21 @@ func (s *Store) Put(r io.Reader, max int64) (Info, error) {
 	tmp = nil
 	syncDir(filepath.Dir(final))
 	return info, nil
+}
+
+// sourceReader keeps the error of the stream it reads, so that Put can tell
+// a broken upload from a failing disk.
+type sourceReader struct {
+	r   io.Reader
+	err error
+}
+
+func (s *sourceReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		s.err = err
+	}
+	return n, err
 }
 
 func tooLarge(max int64) error {

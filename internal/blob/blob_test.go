@@ -212,8 +212,9 @@ func TestPutReadError(t *testing.T) {
 	if err == nil {
 		t.Fatal("Put from a failing reader: got nil error")
 	}
-	if got := gatehouse.ErrorCode(err); got != gatehouse.EINTERNAL {
-		t.Errorf("Put from a failing reader: got code %q, want %q", got, gatehouse.EINTERNAL)
+	// The reader is a request body: its failure is the sender's, a 4xx.
+	if got := gatehouse.ErrorCode(err); got != gatehouse.EINVALID {
+		t.Errorf("Put from a failing reader: got code %q, want %q", got, gatehouse.EINVALID)
 	}
 	if got := files(t, dir, "tmp"); len(got) != 0 {
 		t.Errorf("tmp: got %v, want nothing left behind", got)
