@@ -41,6 +41,15 @@ const (
 	OpPasscodeVerificationPaused = "PasscodeVerificationPaused"
 )
 
+// Operations returns every audit operation, for checking search filters.
+func Operations() []string {
+	return []string{OpUserLoggedIn, OpUserLoginFailed, OpUserAdded, OpUserUpdated, OpUserDeleted,
+		OpFileUploaded, OpFileModified, OpFileAccessed, OpFileDownloaded, OpFileRenamed, OpFileMoved, OpFileDeleted,
+		OpFolderCreated, OpFolderRenamed, OpFolderMoved, OpFolderDeleted,
+		OpSecureLinkCreated, OpSecureLinkUpdated, OpSecureLinkDeleted, OpAddedToSecureLink, OpRemovedFromSecureLink,
+		OpSecureLinkUsed, OpPasscodeSent, OpPasscodeVerified, OpPasscodeFailed, OpPasscodeVerificationPaused}
+}
+
 // Record is one audit record, with the fields of the Microsoft 365 audit
 // schema plus its place in the hash chain.
 type Record struct {

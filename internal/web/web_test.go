@@ -710,11 +710,11 @@ func TestAdminUsersAndAudit(t *testing.T) {
 	}
 
 	// Paging: 150 more records make two pages.
-	err = e.store.SeedAudit(context.Background(), 150, func(i int, r *gatehouse.Record) {
-		r.Operation, r.UserID, r.UserType = gatehouse.OpFileAccessed, "seed@example.com", gatehouse.UserTypeMember
-	})
-	if err != nil {
-		t.Fatal(err)
+	seed := gatehouse.Actor{Email: "seed@example.com", UserType: gatehouse.UserTypeMember}
+	for range 150 {
+		if err := e.store.RecordAccess(context.Background(), seed, gatehouse.OpFileAccessed, &gatehouse.Item{ID: "i", DriveID: "d", Name: "seed.txt"}); err != nil {
+			t.Fatal(err)
+		}
 	}
 	_, body = c.get("/admin/audit?user=seed@example.com")
 	next := regexp.MustCompile(`href="([^"]+)" id="next-page"`).FindStringSubmatch(body)
