@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -147,11 +148,14 @@ func serveCommand(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	probe.SetOutput(io.Discard)
 	serveFlags(probe, &Config{})
 	probeErr := probe.Parse(args)
-	if errors.Is(probeErr, flag.ErrHelp) {
+	if errors.Is(probeErr, flag.ErrHelp) || probeErr == nil && probe.NArg() > 0 && isHelp(probe.Arg(0)) {
 		if err := runServe(ctx, []string{"-h"}, stdout); err != nil && !errors.Is(err, flag.ErrHelp) {
 			return err
 		}
 		return nil
+	}
+	if probeErr == nil && probe.NArg() > 0 {
+		return usageError("serve: unexpected argument %q", probe.Arg(0))
 	}
 	err := runServe(ctx, args, stderr)
 	if errors.Is(err, flag.ErrHelp) {
@@ -192,6 +196,14 @@ func runCommand(ctx context.Context, c command, args []string, e *cmdEnv) error 
 		return usageError("%s: unexpected argument %q (flags come before it)", c.name, fs.Arg(0))
 	}
 	e.name = c.name
+	if strings.TrimSpace(e.cfg.Data) == "" {
+		return usageError("%s: --data must name the data directory", c.name)
+	}
+	if b := e.cfg.BaseURL; b != "" {
+		if u, err := url.Parse(b); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return usageError("%s: --base-url must be an http:// or https:// URL, not %q", c.name, b)
+		}
+	}
 	defer func() {
 		if e.store != nil {
 			e.store.Close()

@@ -183,11 +183,15 @@ func TestCLIHelp(t *testing.T) {
 		{[]string{"token", "create", "--help"}, "-email"},
 		{[]string{"serve", "--help"}, "-listen"},
 		{[]string{"serve", "-h"}, "-org-domains"},
+		{[]string{"serve", "help"}, "-max-upload-mib"},
 	} {
 		out, errOut, err := stdio("", tc.args...)
 		if err != nil || exitCode(err) == 2 || !strings.Contains(out, "Usage") || !strings.Contains(out, tc.want) || errOut != "" {
 			t.Errorf("gatehouse %s: err %v, stdout %q, stderr %q; want status 0 and usage with %q on stdout", strings.Join(tc.args, " "), err, out, errOut, tc.want)
 		}
+	}
+	if _, _, err := stdio("", "serve", "stray"); exitCode(err) != 2 || !strings.Contains(err.Error(), `"stray"`) {
+		t.Errorf("gatehouse serve stray: %v, want status 2", err)
 	}
 	for _, args := range [][]string{{}, {"user"}, {"user", "--email", "a@example.com"}, {"user", "nope"}, {"nope"}, {"help", "nope"}, {"dev", "seed-audit"}} {
 		out, errOut, err := stdio("", args...)
@@ -335,6 +339,7 @@ func TestCLIFlagValidation(t *testing.T) {
 		{[]string{"token", "create", "--email", "ada@example.com", "--name", "a\nb"}, []string{"--name"}},
 		{[]string{"token", "list"}, []string{"--email is required"}},
 		{[]string{"token", "revoke"}, []string{"--id is required"}},
+		{[]string{"user", "list", "--base-url", "files.example.com"}, []string{"--base-url", "files.example.com"}},
 	} {
 		before := auditCount(t, dir)
 		_, err := cli(t, dir, "a long enough password\n", tc.args...)
@@ -350,6 +355,9 @@ func TestCLIFlagValidation(t *testing.T) {
 		if n := auditCount(t, dir); n != before {
 			t.Errorf("gatehouse %s changed the log: %d records, was %d", strings.Join(tc.args, " "), n, before)
 		}
+	}
+	if _, _, err := stdio("", "audit", "verify", "--data", ""); exitCode(err) != 2 || !strings.Contains(err.Error(), "--data") {
+		t.Errorf("an empty --data: %v, want status 2", err)
 	}
 	// Known operations are taken in any case.
 	if out, err := cli(t, dir, "", "audit", "search", "--operation", "filedownloaded", "--limit", "0"); err != nil || !strings.HasPrefix(out, "TIME") {
