@@ -59,7 +59,7 @@ func (h *Handler) listPasscodePauses(w http.ResponseWriter, r *http.Request, c *
 	list := make([]map[string]any, 0, len(pauses))
 	for _, p := range pauses {
 		list = append(list, map[string]any{
-			"shareId": p.ShareID, "email": p.Email, "itemName": p.ItemName,
+			"shareId": p.ShareID, "email": p.Email, "clientAddress": p.ClientIP, "itemName": p.ItemName,
 			"pausedDateTime": p.PausedAt, "pausedUntilDateTime": p.PausedUntil,
 		})
 	}
@@ -68,7 +68,8 @@ func (h *Handler) listPasscodePauses(w http.ResponseWriter, r *http.Request, c *
 }
 
 func (h *Handler) clearPasscodePause(w http.ResponseWriter, r *http.Request, c *caller) error {
-	if err := h.store.ClearPause(r.Context(), c.actor, r.PathValue("shareId"), r.PathValue("email")); err != nil {
+	// Without ?clientAddress= every client address's pause of the pair ends.
+	if err := h.store.ClearPause(r.Context(), c.actor, r.PathValue("shareId"), r.PathValue("email"), r.URL.Query().Get("clientAddress")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -106,34 +106,30 @@ func (tx *Tx) sendPasscode(l *gatehouse.Link, email, ip, ua string) (bool, error
 	}
 	now := micros(tx.now)
 	var paused, disabled int
-	if err := tx.queryRow(`SELECT COUNT(*) FROM verification_pauses WHERE link_id = ? AND email = ? AND paused_until > ?`, l.ID, email, now).Scan(&paused); err != nil || paused > 0 {
+	if err := tx.queryRow(`SELECT COUNT(*) FROM verification_pauses WHERE link_id = ? AND email = ? AND client_ip = ? AND paused_until > ?`,
+		l.ID, email, ip, now).Scan(&paused); err != nil || paused > 0 {
 		return false, err
 	}
 	// A disabled account's address gets no way in through a passcode.
 	if err := tx.queryRow(`SELECT COUNT(*) FROM users WHERE email = ? AND disabled = ?`, email, true).Scan(&disabled); err != nil || disabled > 0 {
 		return false, err
 	}
-	var last30s, lastHour, ipHour int
-	if err := tx.queryRow(`SELECT
-			COALESCE(SUM(CASE WHEN created_at > ? THEN 1 ELSE 0 END), 0), COUNT(*)
-		FROM passcodes WHERE link_id = ? AND email = ? AND created_at > ?`,
-		micros(tx.now.Add(-gatehouse.SendMinInterval)), l.ID, email, micros(tx.now.Add(-time.Hour))).Scan(&last30s, &lastHour); err != nil {
+	if ok, err := tx.pairMaySend(l.ID, email); err != nil || !ok {
 		return false, err
 	}
+	var ipHour int
 	if err := tx.queryRow(`SELECT COUNT(*) FROM passcodes WHERE client_ip = ? AND created_at > ?`, ip, micros(tx.now.Add(-time.Hour))).Scan(&ipHour); err != nil {
 		return false, err
 	}
-	if last30s > 0 || lastHour >= gatehouse.SendMaxPerHour || ipHour >= gatehouse.SendMaxPerHourPerIP {
+	if ipHour >= gatehouse.SendMaxPerHourPerIP {
 		return false, nil
 	}
 	key, err := tx.passcodeKey()
 	if err != nil {
 		return false, err
 	}
-	// A new code replaces any live one: only the latest mail works.
-	if _, err := tx.exec(`UPDATE passcodes SET killed = ? WHERE link_id = ? AND email = ? AND used_at = 0 AND killed = ?`, true, l.ID, email, false); err != nil {
-		return false, err
-	}
+	// Earlier codes stay live: whoever asked for this one, every code that
+	// reached the mailbox must keep working for the recipient.
 	code := gatehouse.NewPasscode()
 	expires := tx.now.Add(gatehouse.PasscodeTTL)
 	if _, err := tx.exec(`INSERT INTO passcodes (id, link_id, email, code_hash, client_ip, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
@@ -157,6 +153,53 @@ func (tx *Tx) sendPasscode(l *gatehouse.Link, email, ip, ua string) (bool, error
 	return true, tx.audit(r)
 }
 
+// sendWindows is how many code lifetimes make the hour of SendMaxPerHour.
+const sendWindows = int(time.Hour / gatehouse.PasscodeTTL)
+
+// pairSendQuery counts a pair's sends in the last SendMinInterval and in
+// the last 1, 2, … sendWindows code lifetimes.
+var pairSendQuery = func() string {
+	var b strings.Builder
+	b.WriteString(`SELECT COALESCE(SUM(CASE WHEN created_at > ? THEN 1 ELSE 0 END), 0)`)
+	for range sendWindows {
+		b.WriteString(`, COALESCE(SUM(CASE WHEN created_at > ? THEN 1 ELSE 0 END), 0)`)
+	}
+	b.WriteString(` FROM passcodes WHERE link_id = ? AND email = ? AND created_at > ?`)
+	return b.String()
+}()
+
+// pairMaySend applies the per-pair send limits: one per SendMinInterval,
+// SendMaxPerHour an hour, spread so that the hour cannot be spent early.
+// In the last k code lifetimes at most SendMaxPerHour-sendWindows+k codes
+// go out; so whenever a send is refused, a code sent within the last
+// lifetime is still live in the mailbox. Someone else asking for codes can
+// flood the recipient no faster than that, and never leave them without a
+// working one.
+func (tx *Tx) pairMaySend(linkID, email string) (bool, error) {
+	args := []any{micros(tx.now.Add(-gatehouse.SendMinInterval))}
+	for k := 1; k <= sendWindows; k++ {
+		args = append(args, micros(tx.now.Add(-time.Duration(k)*gatehouse.PasscodeTTL)))
+	}
+	args = append(args, linkID, email, micros(tx.now.Add(-time.Duration(sendWindows)*gatehouse.PasscodeTTL)))
+	counts := make([]int, 1+sendWindows)
+	dest := make([]any, len(counts))
+	for i := range counts {
+		dest[i] = &counts[i]
+	}
+	if err := tx.queryRow(pairSendQuery, args...).Scan(dest...); err != nil {
+		return false, err
+	}
+	if counts[0] > 0 {
+		return false, nil
+	}
+	for k := 1; k <= sendWindows; k++ {
+		if counts[k] >= gatehouse.SendMaxPerHour-sendWindows+k {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
 func recipientActor(email, ip, ua string) gatehouse.Actor {
 	return gatehouse.Actor{Email: email, UserType: gatehouse.UserTypeAdHoc, ClientIP: ip, UserAgent: ua}
 }
@@ -172,6 +215,11 @@ type RecipientSession struct {
 // VerifyPasscode redeems a code for (link, email) and opens a recipient
 // session. Every failure is the same EINVALID; the link's own state is
 // ENOTFOUND or EGONE. Concurrent redemptions of one code succeed once.
+//
+// Wrong tries count per client address: a code takes at most
+// PasscodeMaxFailures tries from each, and pauses stop one address only, so
+// nobody elsewhere can make a code in the recipient's mailbox stop working
+// for the recipient.
 func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, remember bool, reauthDays int, ip, ua string) (*RecipientSession, error) {
 	l, err := s.LinkByToken(ctx, token)
 	if err != nil {
@@ -195,39 +243,35 @@ func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, r
 	now := micros(tx.now)
 
 	// One client guessing across many addresses is slowed down like
-	// sign-ins; it is told nothing more than the generic failure.
-	ipKey := "verify-ip:" + ip
-	var blockedUntil int64
-	if err := tx.queryRow(`SELECT COALESCE(MAX(blocked_until), 0) FROM login_attempts WHERE key = ?`, ipKey).Scan(&blockedUntil); err != nil {
-		return nil, err
-	}
-	if blockedUntil > now {
-		return nil, errBadCode
-	}
-
-	var paused int
-	if err := tx.queryRow(`SELECT COUNT(*) FROM verification_pauses WHERE link_id = ? AND email = ? AND paused_until > ?`, l.ID, email, now).Scan(&paused); err != nil {
-		return nil, err
-	}
-	var id, hash string
-	err = tx.queryRow(`SELECT id, code_hash FROM passcodes WHERE link_id = ? AND email = ? AND used_at = 0 AND killed = ? AND expires_at > ?
-		ORDER BY created_at DESC LIMIT 1`, l.ID, email, false, now).Scan(&id, &hash)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
-	}
-	key, err := tx.passcodeKey()
+	// sign-ins; it is told nothing more than the generic failure. The try
+	// is charged first, in one statement, so parallel tries each see those
+	// before them; on PostgreSQL the row then orders this client's tries.
+	ipKey := throttleKey{key: "verify-ip:" + ip, free: verifyFreeFailures}
+	blocked, err := tx.charge(ipKey)
 	if err != nil {
 		return nil, err
 	}
-	ok := paused == 0 && id != "" && wellFormed && hmac.Equal([]byte(hash), []byte(codeHash(key, l.ID, email, code)))
-	if ok {
-		// The guard on used_at and killed makes the redemption happen once,
-		// whoever else is racing for the same code.
-		res, err := tx.exec(`UPDATE passcodes SET used_at = ? WHERE id = ? AND used_at = 0 AND killed = ?`, now, id, false)
+	if blocked > now {
+		return nil, errBadCode // rolled back: a refused try checks nothing and counts nothing
+	}
+
+	var paused int
+	if err := tx.queryRow(`SELECT COUNT(*) FROM verification_pauses WHERE link_id = ? AND email = ? AND client_ip = ? AND paused_until > ?`,
+		l.ID, email, ip, now).Scan(&paused); err != nil {
+		return nil, err
+	}
+	reason := "paused"
+	if paused == 0 {
+		id, why, err := tx.tryCodes(l, email, code, wellFormed, ip)
 		if err != nil {
 			return nil, err
 		}
-		if n, _ := res.RowsAffected(); n == 1 {
+		if id != "" {
+			// The try was not a failure: give the client its charge back.
+			if _, err := tx.exec(`UPDATE login_attempts SET failures = failures - 1, blocked_until = ? WHERE key = ? AND failures > 0`,
+				blocked, ipKey.key); err != nil {
+				return nil, err
+			}
 			sess, err := tx.createRecipientSession(email, remember, reauthDays, ip)
 			if err != nil {
 				return nil, err
@@ -239,11 +283,9 @@ func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, r
 			}
 			return sess, tx.Commit()
 		}
+		reason = why
 	}
-	if err := tx.attemptFailed(ipKey, verifyFreeFailures); err != nil {
-		return nil, err
-	}
-	if err := tx.passcodeFailed(l, it, actor, id, paused > 0); err != nil {
+	if err := tx.passcodeFailed(l, it, actor, reason); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -252,57 +294,110 @@ func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, r
 	return nil, errBadCode
 }
 
-// passcodeFailed counts a wrong try against the code and the (link, email)
-// pair, killing the code after 5 and pausing the pair after 100 in 24 h.
-func (tx *Tx) passcodeFailed(l *gatehouse.Link, it *gatehouse.Item, actor gatehouse.Actor, codeID string, paused bool) error {
-	email, now := actor.Email, micros(tx.now)
+// tryCodes checks code against the pair's live codes that this client has
+// tries left at, charging a try at each first, and redeems the one it
+// matches. It returns the redeemed code's id, or "" and why nothing was.
+func (tx *Tx) tryCodes(l *gatehouse.Link, email, code string, wellFormed bool, ip string) (string, string, error) {
+	rows, err := tx.query(`SELECT id, code_hash FROM passcodes WHERE link_id = ? AND email = ? AND used_at = 0 AND killed = ? AND expires_at > ?
+		ORDER BY created_at DESC, id`, l.ID, email, false, micros(tx.now))
+	if err != nil {
+		return "", "", err
+	}
+	type live struct{ id, hash string }
+	var codes []live
+	for rows.Next() {
+		var c live
+		if err := rows.Scan(&c.id, &c.hash); err != nil {
+			rows.Close()
+			return "", "", err
+		}
+		codes = append(codes, c)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return "", "", err
+	}
+	if len(codes) == 0 {
+		return "", "no live code", nil
+	}
+	key, err := tx.passcodeKey()
+	if err != nil {
+		return "", "", err
+	}
+	want := codeHash(key, l.ID, email, code)
+	checked := false
+	for _, c := range codes {
+		// Charged before the comparison, in one statement: of any number of
+		// parallel tries from one address, PasscodeMaxFailures are compared.
+		var tries int
+		if err := tx.queryRow(`INSERT INTO passcode_tries (passcode_id, client_ip, tries) VALUES (?, ?, 1)
+			ON CONFLICT (passcode_id, client_ip) DO UPDATE SET tries = passcode_tries.tries + 1
+			RETURNING tries`, c.id, ip).Scan(&tries); err != nil {
+			return "", "", err
+		}
+		if tries > gatehouse.PasscodeMaxFailures {
+			continue
+		}
+		checked = true
+		if !wellFormed || !hmac.Equal([]byte(c.hash), []byte(want)) {
+			continue
+		}
+		// The guard on used_at makes the redemption happen once, whoever
+		// else is racing for the same code.
+		res, err := tx.exec(`UPDATE passcodes SET used_at = ? WHERE id = ? AND used_at = 0`, micros(tx.now), c.id)
+		if err != nil {
+			return "", "", err
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return c.id, "", nil
+		}
+	}
+	if !checked {
+		return "", "no tries left at the live codes", nil
+	}
+	return "", "", nil
+}
+
+// passcodeFailed records a failed try and counts it against (link, email,
+// client address), pausing that client for the pair after
+// PauseAfterFailures in PauseFailureWindow. Other clients, the recipient's
+// among them, are not affected.
+func (tx *Tx) passcodeFailed(l *gatehouse.Link, it *gatehouse.Item, actor gatehouse.Actor, reason string) error {
+	email, ip, now := actor.Email, actor.ClientIP, micros(tx.now)
 	r := tx.s.linkRecord(gatehouse.OpPasscodeFailed, actor, it, l)
 	r.ResultStatus = "Failed"
-	if paused {
-		r.EventData = gatehouse.EventData(map[string]any{"reason": "paused"})
-		return tx.audit(r) // a paused pair gains no more failures to count
+	if reason != "" {
+		r.EventData = gatehouse.EventData(map[string]any{"reason": reason})
 	}
-	if codeID == "" {
-		// No live code: this try could not have worked, so it does not
-		// count towards a pause. Otherwise anyone with the link could keep
-		// a recipient paused; with it, reaching 100 takes 20 codes.
-		r.EventData = gatehouse.EventData(map[string]any{"reason": "no live code"})
-		return tx.audit(r)
+	if err := tx.audit(r); err != nil || reason == "paused" {
+		return err // a paused client gains no more failures to count
 	}
-	if _, err := tx.exec(`UPDATE passcodes SET failures = failures + 1,
-		killed = CASE WHEN failures + 1 >= ? THEN ? ELSE killed END WHERE id = ?`, gatehouse.PasscodeMaxFailures, true, codeID); err != nil {
+	if _, err := tx.exec(`INSERT INTO passcode_failures (link_id, email, client_ip, at) VALUES (?, ?, ?, ?)`, l.ID, email, ip, now); err != nil {
 		return err
 	}
-	if _, err := tx.exec(`INSERT INTO passcode_failures (link_id, email, at) VALUES (?, ?, ?)`, l.ID, email, now); err != nil {
-		return err
-	}
+	// This client's tries are ordered by its throttle row (charged first),
+	// so the count sees every failure before it.
 	var n int
-	if err := tx.queryRow(`SELECT COUNT(*) FROM passcode_failures WHERE link_id = ? AND email = ? AND at > ?`,
-		l.ID, email, micros(tx.now.Add(-gatehouse.PauseFailureWindow))).Scan(&n); err != nil {
-		return err
-	}
-	if err := tx.audit(r); err != nil {
+	if err := tx.queryRow(`SELECT COUNT(*) FROM passcode_failures WHERE link_id = ? AND email = ? AND client_ip = ? AND at > ?`,
+		l.ID, email, ip, micros(tx.now.Add(-gatehouse.PauseFailureWindow))).Scan(&n); err != nil {
 		return err
 	}
 	if n < gatehouse.PauseAfterFailures {
 		return nil
 	}
 	until := tx.now.Add(gatehouse.PauseDuration)
-	if _, err := tx.exec(`INSERT INTO verification_pauses (link_id, email, paused_at, paused_until) VALUES (?, ?, ?, ?)
-		ON CONFLICT (link_id, email) DO UPDATE SET paused_at = excluded.paused_at, paused_until = excluded.paused_until`,
-		l.ID, email, now, micros(until)); err != nil {
+	if _, err := tx.exec(`INSERT INTO verification_pauses (link_id, email, client_ip, paused_at, paused_until) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (link_id, email, client_ip) DO UPDATE SET paused_at = excluded.paused_at, paused_until = excluded.paused_until`,
+		l.ID, email, ip, now, micros(until)); err != nil {
 		return err
 	}
 	// Start the next count afresh once the pause ends.
-	if _, err := tx.exec(`DELETE FROM passcode_failures WHERE link_id = ? AND email = ?`, l.ID, email); err != nil {
-		return err
-	}
-	if _, err := tx.exec(`UPDATE passcodes SET killed = ? WHERE link_id = ? AND email = ? AND used_at = 0`, true, l.ID, email); err != nil {
+	if _, err := tx.exec(`DELETE FROM passcode_failures WHERE link_id = ? AND email = ? AND client_ip = ?`, l.ID, email, ip); err != nil {
 		return err
 	}
 	p := tx.s.linkRecord(gatehouse.OpPasscodeVerificationPaused, actor, it, l)
 	p.TargetUserOrGroupName, p.TargetUserOrGroupType = email, "External"
-	p.EventData = gatehouse.EventData(map[string]any{"pausedUntil": until.Format(time.RFC3339), "failures": n})
+	p.EventData = gatehouse.EventData(map[string]any{"pausedUntil": until.Format(time.RFC3339), "failures": n, "clientAddress": ip})
 	return tx.audit(p)
 }
 
@@ -341,21 +436,26 @@ func (s *Store) EndRecipientSession(ctx context.Context, secret string) error {
 	if _, err := tx.exec(`DELETE FROM recipient_sessions WHERE hash = ?`, hashSecret(secret)); err != nil {
 		return err
 	}
+	if _, err := tx.exec(`DELETE FROM session_link_uses WHERE session_hash = ?`, hashSecret(secret)); err != nil {
+		return err
+	}
 	return tx.Commit()
 }
 
-// Pause is a (link, email) pair whose verification is paused.
+// Pause is a client address whose verification for (link, email) is
+// paused.
 type Pause struct {
 	LinkID, ShareID, Email string
+	ClientIP               string
 	ItemName               string
 	PausedAt, PausedUntil  time.Time
 }
 
 // Pauses lists the verification pauses in force.
 func (s *Store) Pauses(ctx context.Context) ([]Pause, error) {
-	rows, err := s.query(ctx, `SELECT p.link_id, l.share_id, p.email, i.name, p.paused_at, p.paused_until
+	rows, err := s.query(ctx, `SELECT p.link_id, l.share_id, p.email, p.client_ip, i.name, p.paused_at, p.paused_until
 		FROM verification_pauses p JOIN links l ON l.id = p.link_id JOIN items i ON i.id = l.item_id
-		WHERE p.paused_until > ? ORDER BY p.paused_at DESC`, micros(s.Now()))
+		WHERE p.paused_until > ? ORDER BY p.paused_at DESC, p.email, p.client_ip`, micros(s.Now()))
 	if err != nil {
 		return nil, err
 	}
@@ -364,7 +464,7 @@ func (s *Store) Pauses(ctx context.Context) ([]Pause, error) {
 	for rows.Next() {
 		var p Pause
 		var at, until int64
-		if err := rows.Scan(&p.LinkID, &p.ShareID, &p.Email, &p.ItemName, &at, &until); err != nil {
+		if err := rows.Scan(&p.LinkID, &p.ShareID, &p.Email, &p.ClientIP, &p.ItemName, &at, &until); err != nil {
 			return nil, err
 		}
 		p.PausedAt, p.PausedUntil = fromMicros(at), fromMicros(until)
@@ -373,8 +473,10 @@ func (s *Store) Pauses(ctx context.Context) ([]Pause, error) {
 	return out, rows.Err()
 }
 
-// ClearPause lifts a verification pause at once. Returns ENOTFOUND.
-func (s *Store) ClearPause(ctx context.Context, by gatehouse.Actor, shareID, email string) error {
+// ClearPause lifts the verification pauses of (link, email) at once: the
+// one of clientIP, or with clientIP "" those of every client address.
+// Returns ENOTFOUND.
+func (s *Store) ClearPause(ctx context.Context, by gatehouse.Actor, shareID, email, clientIP string) error {
 	tx, err := s.begin(ctx)
 	if err != nil {
 		return err
@@ -387,11 +489,19 @@ func (s *Store) ClearPause(ctx context.Context, by gatehouse.Actor, shareID, ema
 		return err
 	}
 	email = strings.ToLower(strings.TrimSpace(email))
-	res, err := tx.exec(`DELETE FROM verification_pauses WHERE link_id = ? AND email = ? AND paused_until > ?`, l.ID, email, micros(tx.now))
+	clientIP = strings.TrimSpace(clientIP)
+	var res sql.Result
+	if clientIP == "" {
+		res, err = tx.exec(`DELETE FROM verification_pauses WHERE link_id = ? AND email = ? AND paused_until > ?`, l.ID, email, micros(tx.now))
+	} else {
+		res, err = tx.exec(`DELETE FROM verification_pauses WHERE link_id = ? AND email = ? AND client_ip = ? AND paused_until > ?`,
+			l.ID, email, clientIP, micros(tx.now))
+	}
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	n, _ := res.RowsAffected()
+	if n == 0 {
 		return notFound("The pause")
 	}
 	it, _, err := s.item(tx, l.DriveID, l.ItemID)
@@ -400,7 +510,11 @@ func (s *Store) ClearPause(ctx context.Context, by gatehouse.Actor, shareID, ema
 	}
 	r := s.linkRecord(gatehouse.OpPasscodeVerificationPaused, by, it, l)
 	r.TargetUserOrGroupName, r.TargetUserOrGroupType = email, "External"
-	r.EventData = gatehouse.EventData(map[string]any{"cleared": true})
+	data := map[string]any{"cleared": true, "pauses": n}
+	if clientIP != "" {
+		data["clientAddress"] = clientIP
+	}
+	r.EventData = gatehouse.EventData(data)
 	if err := tx.audit(r); err != nil {
 		return err
 	}

@@ -34,7 +34,9 @@ func newLinkEnv(t *testing.T, b testenv.Backend, emails ...string) *linkEnv {
 }
 
 // send asks for a code and returns it as the recipient reads it from the
-// mail, or "" when no new mail was queued.
+// mail, or "" when no new mail was queued. The mail is taken from the
+// outbox as the worker would deliver it, so the stored form of the body
+// does not matter.
 func (e *linkEnv) send(email, ip string) string {
 	e.t.Helper()
 	before := e.count(`SELECT COUNT(*) FROM outbox WHERE to_addr = ? AND kind = 'passcode'`, email)
@@ -44,16 +46,27 @@ func (e *linkEnv) send(email, ip string) string {
 	if e.count(`SELECT COUNT(*) FROM outbox WHERE to_addr = ? AND kind = 'passcode'`, email) == before {
 		return ""
 	}
-	var id, to, text string
-	r := e.DB()
-	if err := r.db.QueryRowContext(ctx, r.rebind(`SELECT id, to_addr, text_body FROM outbox WHERE to_addr = ? AND kind = 'passcode' ORDER BY created_at DESC LIMIT 1`), email).Scan(&id, &to, &text); err != nil {
-		e.t.Fatal(err)
-	}
-	text, err := e.OpenMailBody(id, to, "text", text)
+	return e.deliver(email)
+}
+
+// deliver takes every pending mail from the outbox as sent, and returns
+// the code of the last passcode mail to email among them, or "".
+func (e *linkEnv) deliver(email string) string {
+	e.t.Helper()
+	msgs, err := e.ClaimMail(ctx, 1000, time.Hour)
 	if err != nil {
-		e.t.Fatal(err)
+		e.t.Fatalf("ClaimMail: %v", err)
 	}
-	return eightDigits.FindString(text)
+	code := ""
+	for _, m := range msgs {
+		if m.To == email && m.Kind == "passcode" {
+			code = eightDigits.FindString(m.Text)
+		}
+		if err := e.MailSent(ctx, m.ID); err != nil {
+			e.t.Fatalf("MailSent: %v", err)
+		}
+	}
+	return code
 }
 
 func (e *linkEnv) verify(email, code string) (*store.RecipientSession, error) {
@@ -67,6 +80,8 @@ func wrongCode(code string) string {
 	return "00000000"
 }
 
+// TestPasscodeSendLimits: one code per 30 s and SendMaxPerHour an hour
+// for a pair, spread so that the hour cannot be spent in its first minutes.
 func TestPasscodeSendLimits(t *testing.T) {
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -74,25 +89,46 @@ func TestPasscodeSendLimits(t *testing.T) {
 			if e.send("stranger@partner.test", "192.0.2.1") != "" {
 				t.Errorf("a code was mailed to an address that is not on the link")
 			}
+			start := e.clock.Now()
 			if e.send("ext@partner.test", "192.0.2.1") == "" {
 				t.Fatal("no code for the recipient")
 			}
 			if e.send("ext@partner.test", "192.0.2.1") != "" {
 				t.Errorf("a second code within 30 s")
 			}
-			for i := 2; i <= gatehouse.SendMaxPerHour; i++ {
+			// Ask every 31 s for two hours.
+			sent := []time.Time{start}
+			for e.clock.Now().Before(start.Add(2 * time.Hour)) {
 				e.clock.Advance(31 * time.Second)
-				if e.send("ext@partner.test", "192.0.2.1") == "" {
-					t.Fatalf("send %d within the hour refused", i)
+				if e.send("ext@partner.test", "192.0.2.1") != "" {
+					sent = append(sent, e.clock.Now())
 				}
 			}
-			e.clock.Advance(31 * time.Second)
-			if e.send("ext@partner.test", "192.0.2.1") != "" {
-				t.Errorf("an 11th code within the hour")
+			within := func(end time.Time, d time.Duration) int {
+				n := 0
+				for _, at := range sent {
+					if at.After(end.Add(-d)) && !at.After(end) {
+						n++
+					}
+				}
+				return n
 			}
-			e.clock.Advance(time.Hour)
-			if e.send("ext@partner.test", "192.0.2.1") == "" {
-				t.Errorf("no code an hour later")
+			if n := within(start.Add(time.Hour-time.Second), time.Hour); n != gatehouse.SendMaxPerHour {
+				t.Errorf("codes in the first hour: got %d, want %d", n, gatehouse.SendMaxPerHour)
+			}
+			if n := within(start.Add(time.Hour+5*time.Minute), 5*time.Minute); n == 0 {
+				t.Errorf("no code in the first minutes of the second hour")
+			}
+			for _, at := range sent {
+				if n := within(at, time.Hour); n > gatehouse.SendMaxPerHour {
+					t.Errorf("%d codes in the hour up to %s, want at most %d", n, at.Sub(start), gatehouse.SendMaxPerHour)
+				}
+				if n := within(at, gatehouse.PasscodeTTL); n > gatehouse.SendMaxPerHour-int(time.Hour/gatehouse.PasscodeTTL)+1 {
+					t.Errorf("%d codes in the code lifetime up to %s, want at most 5", n, at.Sub(start))
+				}
+				if n := within(at, gatehouse.SendMinInterval); n > 1 {
+					t.Errorf("%d codes within 30 s at %s", n, at.Sub(start))
+				}
 			}
 		})
 	}
@@ -162,7 +198,8 @@ func TestPasscodeVerify(t *testing.T) {
 				t.Errorf("expired code: %v", err)
 			}
 
-			// Five wrong tries kill the code.
+			// Five wrong tries kill the code for the client that made them,
+			// and for nobody else.
 			e.clock.Advance(time.Minute)
 			code = e.send("ext@partner.test", "192.0.2.1")
 			for range gatehouse.PasscodeMaxFailures {
@@ -171,15 +208,18 @@ func TestPasscodeVerify(t *testing.T) {
 			if _, err := e.verify("ext@partner.test", code); gatehouse.ErrorMessage(err) != generic {
 				t.Errorf("code after 5 wrong tries: %v", err)
 			}
-			// A newer code replaces the old one.
+			if _, err := e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", code, false, 30, "192.0.2.1", "ua"); err != nil {
+				t.Errorf("the code from another client after 5 wrong tries elsewhere: %v", err)
+			}
+			// A newer code leaves the older one live: both reached the mailbox.
 			e.clock.Advance(time.Minute)
 			old := e.send("ext@partner.test", "192.0.2.1")
 			e.clock.Advance(time.Minute)
 			fresh := e.send("ext@partner.test", "192.0.2.1")
-			if _, err := e.verify("ext@partner.test", old); err == nil && old != fresh {
-				t.Errorf("a replaced code still verifies")
+			if _, err := e.verify("ext@partner.test", old); err != nil {
+				t.Errorf("the older of two live codes: %v", err)
 			}
-			if _, err := e.verify("ext@partner.test", fresh); err != nil {
+			if _, err := e.verify("ext@partner.test", fresh); err != nil && old != fresh {
 				t.Errorf("fresh code: %v", err)
 			}
 			recs := e.records(gatehouse.AuditFilter{UniqueSharingID: e.link.ShareID})
@@ -190,62 +230,64 @@ func TestPasscodeVerify(t *testing.T) {
 					t.Errorf("PasscodeVerified record: %+v", r)
 				}
 			}
-			if seen[gatehouse.OpPasscodeSent] == 0 || seen[gatehouse.OpPasscodeVerified] != 3 || seen[gatehouse.OpPasscodeFailed] == 0 {
+			if seen[gatehouse.OpPasscodeSent] == 0 || seen[gatehouse.OpPasscodeVerified] != 5 || seen[gatehouse.OpPasscodeFailed] == 0 {
 				t.Errorf("passcode records: %v", seen)
 			}
 		})
 	}
 }
 
+// TestPasscodePause: 100 failures in 24 h pause one client address for the
+// pair, and only it; an admin can clear the pause.
 func TestPasscodePause(t *testing.T) {
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			e := newLinkEnv(t, b, "ext@partner.test")
-			// Tries without a live code do not count: they cannot lock anyone out.
-			for range 2 * gatehouse.PauseAfterFailures {
-				e.verify("ext@partner.test", "12345678")
-			}
-			if pauses, _ := e.Pauses(ctx); len(pauses) != 0 {
-				t.Fatalf("tries without a code paused the recipient: %+v", pauses)
-			}
-			// 100 wrong tries against live codes take 20 codes (5 kill each).
-			for i := range gatehouse.PauseAfterFailures / gatehouse.PasscodeMaxFailures {
-				e.clock.Advance(31 * time.Second)
-				if i%(gatehouse.SendMaxPerHour-1) == 0 { // leave room for one more send
-
-					e.clock.Advance(time.Hour)
+			const attacker, recipient = "203.0.113.9", "192.0.2.1"
+			code := e.send("ext@partner.test", recipient)
+			for i := range gatehouse.PauseAfterFailures {
+				if i%40 == 0 {
+					e.clock.Advance(16 * time.Minute) // past the client's verify throttle
 				}
-				code := e.send("ext@partner.test", "192.0.2.1")
-				if code == "" {
-					t.Fatalf("code %d was not sent", i)
-				}
-				for range gatehouse.PasscodeMaxFailures {
-					e.verify("ext@partner.test", wrongCode(code))
-				}
+				e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", "12345678", false, 30, attacker, "ua")
 			}
 			pauses, err := e.Pauses(ctx)
-			if err != nil || len(pauses) != 1 || pauses[0].Email != "ext@partner.test" || pauses[0].ShareID != e.link.ShareID {
+			if err != nil || len(pauses) != 1 || pauses[0].Email != "ext@partner.test" || pauses[0].ShareID != e.link.ShareID ||
+				pauses[0].ClientIP != attacker || !pauses[0].PausedUntil.Equal(e.clock.Now().Add(gatehouse.PauseDuration)) {
 				t.Fatalf("Pauses: %+v %v", pauses, err)
 			}
 			if r := e.records(gatehouse.AuditFilter{Operation: gatehouse.OpPasscodeVerificationPaused}); len(r) != 1 {
 				t.Errorf("PasscodeVerificationPaused records: %d", len(r))
 			}
-			// While paused, no code is sent and even a right code fails.
+			// While paused, the client gets no code and even a right one fails.
 			e.clock.Advance(time.Minute)
-			if e.send("ext@partner.test", "192.0.2.1") != "" {
-				t.Errorf("a code was sent while paused")
+			if e.send("ext@partner.test", attacker) != "" {
+				t.Errorf("a code was sent to a paused client")
+			}
+			e.clock.Advance(time.Minute)
+			code = e.send("ext@partner.test", recipient)
+			if code == "" {
+				t.Fatal("the recipient's own client got no code")
+			}
+			if _, err := e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", code, false, 30, attacker, "ua"); err == nil {
+				t.Errorf("a paused client verified")
+			}
+			// The recipient's client is not paused.
+			if _, err := e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", code, false, 30, recipient, "ua"); err != nil {
+				t.Errorf("the recipient's client while another is paused: %v", err)
 			}
 			// The pause lasts an hour; an admin can clear it sooner.
 			_, admin, _ := e.member("admin@example.com")
-			if err := e.ClearPause(ctx, admin, e.link.ShareID, "ext@partner.test"); err != nil {
+			wantCode(t, "clear another address's pause", e.ClearPause(ctx, admin, e.link.ShareID, "ext@partner.test", recipient), gatehouse.ENOTFOUND)
+			if err := e.ClearPause(ctx, admin, e.link.ShareID, "ext@partner.test", attacker); err != nil {
 				t.Fatalf("ClearPause: %v", err)
 			}
 			e.clock.Advance(31 * time.Second)
-			code := e.send("ext@partner.test", "192.0.2.1")
-			if _, err := e.verify("ext@partner.test", code); err != nil {
+			code = e.send("ext@partner.test", attacker)
+			if _, err := e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", code, false, 30, attacker, "ua"); err != nil {
 				t.Errorf("verify after the pause was cleared: %v", err)
 			}
-			wantCode(t, "clear again", e.ClearPause(ctx, admin, e.link.ShareID, "ext@partner.test"), gatehouse.ENOTFOUND)
+			wantCode(t, "clear again", e.ClearPause(ctx, admin, e.link.ShareID, "ext@partner.test", ""), gatehouse.ENOTFOUND)
 		})
 	}
 }
@@ -326,8 +368,8 @@ func TestSentMailForgetsItsBody(t *testing.T) {
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			e := newLinkEnv(t, b, "ext@partner.test")
-			if e.send("ext@partner.test", "192.0.2.1") == "" {
-				t.Fatal("no code")
+			if err := e.SendPasscode(ctx, e.link.Token, "ext@partner.test", "192.0.2.1", "ua"); err != nil {
+				t.Fatal(err)
 			}
 			msgs, err := e.ClaimMail(ctx, 10, time.Minute)
 			if err != nil || len(msgs) != 2 {

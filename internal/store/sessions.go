@@ -17,35 +17,81 @@ const SessionTTL = 12 * time.Hour
 // further attempt waits twice as long as the one before, up to loginMaxBlock.
 const (
 	loginFreeFailures           = 5  // one address from one client
-	loginFreeFailuresPerAddress = 50 // one address from anywhere
+	loginFreeFailuresPerAddress = 50 // one address from anywhere (unknown clients)
 	loginFreeFailuresPerClient  = 30 // one client, any address
 	loginWindow                 = 15 * time.Minute
 	loginMaxBlock               = 15 * time.Minute
 )
 
+// Device cookies (OWASP, "Slowing online guessing"): a browser that has
+// signed in to an account before carries a secret bound to it. Its
+// attempts skip the per-address and per-client limits, so failures from
+// elsewhere never block it; it has its own small limit instead.
+const (
+	// DeviceTTL is how long a device cookie is honoured after its last
+	// successful sign-in.
+	DeviceTTL         = 180 * 24 * time.Hour
+	deviceMaxFailures = 10 // failures in a row before the device counts as unknown
+)
+
 var errBadLogin = gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "The email address or password is incorrect.")
 
-// Login checks a password and opens a web session, returning the session
-// secret for the cookie. Every failure reads the same whether or not the
-// account exists; repeated failures are refused with ETOOMANY for a while.
+var errTooManyLogins = gatehouse.Errorf(gatehouse.ETOOMANY, "Too many failed sign-ins. Wait a minute and try again.")
+
+// LoginRequest is one sign-in attempt. Device is the browser's device
+// cookie, "" when it has none.
+type LoginRequest struct {
+	Email, Password     string
+	Device              string
+	ClientIP, UserAgent string
+}
+
+// LoginResult is a successful sign-in: the user, the session secret for
+// the session cookie, and the device secret for the device cookie.
+type LoginResult struct {
+	User    *gatehouse.User
+	Session string
+	Device  string
+}
+
+// Login is SignIn from a browser without a device cookie.
 func (s *Store) Login(ctx context.Context, email, password, ip, ua string) (*gatehouse.User, string, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
-	if len(email) > 254 || len(password) > 1024 {
-		return nil, "", errBadLogin
+	res, err := s.SignIn(ctx, LoginRequest{Email: email, Password: password, ClientIP: ip, UserAgent: ua})
+	if err != nil {
+		return nil, "", err
+	}
+	return res.User, res.Session, nil
+}
+
+// SignIn checks a password and opens a web session. Every failure reads
+// the same whether or not the account exists; repeated failures are
+// refused with ETOOMANY for a while. An attempt with a valid device cookie
+// for the account is limited only by that device's own failures.
+func (s *Store) SignIn(ctx context.Context, in LoginRequest) (*LoginResult, error) {
+	email := strings.ToLower(strings.TrimSpace(in.Email))
+	ip := in.ClientIP
+	if len(email) > 254 || len(in.Password) > 1024 {
+		return nil, errBadLogin
+	}
+	if len(in.Device) > 128 {
+		in.Device = "" // not one of ours: an unknown client
 	}
 	// One client guessing one address is stopped soon. An address under
 	// attack from many places, or one place trying many addresses, only
-	// later, so nobody can lock a member out from a single machine.
+	// later; a browser with a device cookie not at all by these.
 	keys := []throttleKey{
-		{"pair:" + email + "|" + ip, loginFreeFailures},
-		{"email:" + email, loginFreeFailuresPerAddress},
-		{"ip:" + ip, loginFreeFailuresPerClient},
+		{key: "pair:" + email + "|" + ip, free: loginFreeFailures},
+		// Known browsers are exempt, so an address under attack can shut
+		// out unknown clients for the whole block at once.
+		{key: "email:" + email, free: loginFreeFailuresPerAddress, fixed: true},
+		{key: "ip:" + ip, free: loginFreeFailuresPerClient},
 	}
 	// Charge the attempt as a failure before checking the password, in one
 	// transaction with the block check: parallel guesses each see the ones
 	// before them, and the slow hash runs outside any lock.
-	if err := s.chargeLogin(ctx, keys); err != nil {
-		return nil, "", err
+	device, err := s.chargeLogin(ctx, email, in.Device, keys)
+	if err != nil {
+		return nil, err
 	}
 	var hash string
 	u, err := scanUser(s.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, email))
@@ -53,110 +99,145 @@ func (s *Store) Login(ctx context.Context, email, password, ip, ua string) (*gat
 		err = s.queryRow(ctx, `SELECT password_hash FROM users WHERE id = ?`, u.ID).Scan(&hash)
 	}
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, "", err
+		return nil, err
 	}
-	ok := gatehouse.CheckPassword(hash, password) && u != nil && !u.Disabled
+	ok := gatehouse.CheckPassword(hash, in.Password) && u != nil && !u.Disabled
 
 	tx, err := s.begin(ctx)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	defer tx.Rollback()
-	actor := gatehouse.Actor{Email: email, UserType: gatehouse.UserTypeMember, ClientIP: ip, UserAgent: ua}
+	actor := gatehouse.Actor{Email: email, UserType: gatehouse.UserTypeMember, ClientIP: ip, UserAgent: in.UserAgent}
+	var data string
+	if device {
+		data = gatehouse.EventData(map[string]any{"knownDevice": true})
+	}
 	if !ok {
 		r := actorRecord(gatehouse.OpUserLoginFailed, actor)
-		r.ResultStatus = "Failed"
+		r.ResultStatus, r.EventData = "Failed", data
 		if err := tx.audit(r); err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		if err := tx.Commit(); err != nil {
-			return nil, "", err
+			return nil, err
 		}
-		return nil, "", errBadLogin
+		return nil, errBadLogin
 	}
-	// Success clears the address's count and refunds the client's charge.
-	for _, k := range keys[:2] {
-		if _, err := tx.exec(`DELETE FROM login_attempts WHERE key = ?`, k.key); err != nil {
-			return nil, "", err
+	res := &LoginResult{User: u, Device: in.Device}
+	if device {
+		// The device's own count starts again; the address's stays, as the
+		// attack on it may go on.
+		if _, err := tx.exec(`UPDATE login_devices SET failures = 0, last_used_at = ?, expires_at = ? WHERE hash = ?`,
+			micros(tx.now), micros(tx.now.Add(DeviceTTL)), hashSecret(in.Device)); err != nil {
+			return nil, err
+		}
+	} else {
+		// Success clears the address's count and refunds the client's charge.
+		for _, k := range keys[:2] {
+			if _, err := tx.exec(`DELETE FROM login_attempts WHERE key = ?`, k.key); err != nil {
+				return nil, err
+			}
+		}
+		if _, err := tx.exec(`UPDATE login_attempts SET failures = failures - 1 WHERE key = ? AND failures > 0`, keys[2].key); err != nil {
+			return nil, err
+		}
+		if res.Device, err = tx.createDevice(u.ID); err != nil {
+			return nil, err
 		}
 	}
-	if _, err := tx.exec(`UPDATE login_attempts SET failures = failures - 1 WHERE key = ? AND failures > 0`, keys[2].key); err != nil {
-		return nil, "", err
-	}
-	secret, err := tx.createSession(u.ID, SessionTTL)
-	if err != nil {
-		return nil, "", err
+	if res.Session, err = tx.createSession(u.ID, SessionTTL); err != nil {
+		return nil, err
 	}
 	actor.UserType = u.UserType
-	if err := tx.audit(actorRecord(gatehouse.OpUserLoggedIn, actor)); err != nil {
-		return nil, "", err
+	r := actorRecord(gatehouse.OpUserLoggedIn, actor)
+	r.EventData = data
+	if err := tx.audit(r); err != nil {
+		return nil, err
 	}
-	return u, secret, tx.Commit()
+	return res, tx.Commit()
 }
 
-// chargeLogin refuses with ETOOMANY while a key is blocked, and otherwise
-// counts the attempt against every key.
+// createDevice issues a device cookie's secret for the user, forgetting
+// the user's expired ones.
+func (tx *Tx) createDevice(userID string) (string, error) {
+	if _, err := tx.exec(`DELETE FROM login_devices WHERE user_id = ? AND expires_at <= ?`, userID, micros(tx.now)); err != nil {
+		return "", err
+	}
+	secret := gatehouse.NewSecret("")
+	_, err := tx.exec(`INSERT INTO login_devices (hash, user_id, failures, created_at, last_used_at, expires_at) VALUES (?, ?, 0, ?, ?, ?)`,
+		hashSecret(secret), userID, micros(tx.now), micros(tx.now), micros(tx.now.Add(DeviceTTL)))
+	return secret, err
+}
+
 // throttleKey is one count of failed attempts and how many it allows
 // before slowing down.
 type throttleKey struct {
-	key  string
-	free int
+	key   string
+	free  int
+	fixed bool // block for loginMaxBlock at once rather than doubling
 }
 
-func (s *Store) chargeLogin(ctx context.Context, keys []throttleKey) error {
+// chargeLogin counts the attempt as a failure: against the device when
+// device is a live device cookie of email's account with failures left
+// (and then it reports true), and otherwise against every key, refusing
+// with ETOOMANY while any of them is blocked.
+func (s *Store) chargeLogin(ctx context.Context, email, device string, keys []throttleKey) (bool, error) {
 	tx, err := s.begin(ctx)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer tx.Rollback()
-	lock := ""
-	if s.postgres {
-		// Row locks make parallel attempts for one key take turns, so each
-		// sees the count of those before it; SQLite has a single writer.
-		lock = ` FOR UPDATE`
-	}
-	for _, k := range keys {
-		if _, err := tx.exec(`INSERT INTO login_attempts (key, failures, window_start, blocked_until) VALUES (?, 0, ?, 0)
-			ON CONFLICT (key) DO NOTHING`, k.key, micros(tx.now)); err != nil {
-			return err
-		}
-		var until int64
-		if err := tx.queryRow(`SELECT blocked_until FROM login_attempts WHERE key = ?`+lock, k.key).Scan(&until); err != nil {
-			return err
-		}
-		if until > micros(tx.now) {
-			return gatehouse.Errorf(gatehouse.ETOOMANY, "Too many failed sign-ins. Wait a minute and try again.")
+	if device != "" {
+		// One statement: of parallel attempts with one cookie, at most
+		// deviceMaxFailures get past it.
+		var id string
+		err := tx.queryRow(`UPDATE login_devices SET failures = failures + 1
+			WHERE hash = ? AND expires_at > ? AND failures < ? AND user_id = (SELECT id FROM users WHERE email = ?)
+			RETURNING user_id`, hashSecret(device), micros(tx.now), deviceMaxFailures, email).Scan(&id)
+		if err == nil {
+			return true, tx.Commit()
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return false, err
 		}
 	}
 	for _, k := range keys {
-		if err := tx.attemptFailed(k.key, k.free); err != nil {
-			return err
+		blocked, err := tx.charge(k)
+		if err != nil {
+			return false, err
+		}
+		if blocked > micros(tx.now) {
+			return false, errTooManyLogins // rolled back: a refused attempt counts nothing
 		}
 	}
-	return tx.Commit()
+	return false, tx.Commit()
 }
 
-// attemptFailed counts a failure against key; after free failures within
-// loginWindow each further one blocks the key twice as long as the last.
-func (tx *Tx) attemptFailed(key string, free int) error {
+// charge counts a failure against key and returns until when the key was
+// blocked before it. The count is one upsert, so parallel attempts never
+// lose one, and on PostgreSQL the row stays locked to the end of the
+// transaction. After free failures within loginWindow each further one
+// blocks the key twice as long as the last, up to loginMaxBlock, or that
+// long at once for a fixed key.
+func (tx *Tx) charge(k throttleKey) (int64, error) {
+	now, stale := micros(tx.now), micros(tx.now.Add(-loginWindow))
 	var failures int
-	var start int64
-	err := tx.queryRow(`SELECT failures, window_start FROM login_attempts WHERE key = ?`, key).Scan(&failures, &start)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && fromMicros(start).Add(loginWindow).Before(tx.now)) {
-		failures, start = 0, micros(tx.now)
-	} else if err != nil {
-		return err
+	var blocked int64
+	err := tx.queryRow(`INSERT INTO login_attempts (key, failures, window_start, blocked_until) VALUES (?, 1, ?, 0)
+		ON CONFLICT (key) DO UPDATE SET
+			failures = CASE WHEN login_attempts.window_start < ? THEN 1 ELSE login_attempts.failures + 1 END,
+			window_start = CASE WHEN login_attempts.window_start < ? THEN ? ELSE login_attempts.window_start END
+		RETURNING failures, blocked_until`, k.key, now, stale, stale, now).Scan(&failures, &blocked)
+	if err != nil || failures < k.free {
+		return blocked, err
 	}
-	failures++
-	var until int64
-	if failures >= free {
-		block := time.Second << min(failures-free, 20)
-		until = micros(tx.now.Add(min(block, loginMaxBlock)))
+	block := loginMaxBlock
+	if !k.fixed {
+		block = min(time.Second<<min(failures-k.free, 20), loginMaxBlock)
 	}
-	_, err = tx.exec(`INSERT INTO login_attempts (key, failures, window_start, blocked_until) VALUES (?, ?, ?, ?)
-		ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, window_start = excluded.window_start, blocked_until = excluded.blocked_until`,
-		key, failures, start, until)
-	return err
+	until := micros(tx.now.Add(block))
+	_, err = tx.exec(`UPDATE login_attempts SET blocked_until = ? WHERE key = ? AND blocked_until < ?`, until, k.key, until)
+	return blocked, err
 }
 
 func (tx *Tx) createSession(userID string, ttl time.Duration) (string, error) {
@@ -186,6 +267,47 @@ func (s *Store) Logout(ctx context.Context, secret string) error {
 	}
 	defer tx.Rollback()
 	if _, err := tx.exec(`DELETE FROM sessions WHERE hash = ?`, hashSecret(secret)); err != nil {
+		return err
+	}
+	if _, err := tx.exec(`DELETE FROM session_link_uses WHERE session_hash = ?`, hashSecret(secret)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// RecordLinkUse appends the SecureLinkUsed record of a session's first use
+// of a link, and nothing on later uses: the record says who opened the
+// link, not how often a page was loaded. session is the secret of the
+// member's or recipient's session cookie. Parallel first uses write one
+// record, as the insert decides which one is first.
+func (s *Store) RecordLinkUse(ctx context.Context, by gatehouse.Actor, l *gatehouse.Link, session string) error {
+	h := hashSecret(session)
+	var n int
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM session_link_uses WHERE session_hash = ? AND link_id = ?`, h, l.ID).Scan(&n); err != nil || n > 0 {
+		return err
+	}
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.exec(`INSERT INTO session_link_uses (session_hash, link_id, used_at) VALUES (?, ?, ?)
+		ON CONFLICT (session_hash, link_id) DO NOTHING`, h, l.ID, micros(tx.now))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil // another request of this session was first
+	}
+	// No session outlives the longest re-authentication period.
+	if _, err := tx.exec(`DELETE FROM session_link_uses WHERE used_at < ?`, micros(tx.now.Add(-(gatehouse.MaxReauthDays+1)*24*time.Hour))); err != nil {
+		return err
+	}
+	it, _, err := s.item(tx, l.DriveID, l.ItemID)
+	if err != nil {
+		return err
+	}
+	if err := tx.audit(s.linkRecord(gatehouse.OpSecureLinkUsed, by, it, l)); err != nil {
 		return err
 	}
 	return tx.Commit()

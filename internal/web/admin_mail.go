@@ -98,7 +98,7 @@ func (h *Handler) showPauses(w http.ResponseWriter, r *http.Request, status int,
 
 func (h *Handler) clearPause(w http.ResponseWriter, r *http.Request) {
 	email := r.PostFormValue("email")
-	if err := h.store.ClearPause(r.Context(), actor(r), r.PostFormValue("shareId"), email); err != nil {
+	if err := h.store.ClearPause(r.Context(), actor(r), r.PostFormValue("shareId"), email, r.PostFormValue("clientAddress")); err != nil {
 		code := gatehouse.ErrorCode(err)
 		if code == gatehouse.EINTERNAL {
 			h.fail(w, r, err)

@@ -3,9 +3,11 @@ package web
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"gatehouse"
 	"gatehouse/internal/httpx"
+	"gatehouse/internal/store"
 )
 
 // home sends people to their files, or to sign in first.
@@ -16,6 +18,11 @@ func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
 	}
 	redirect(w, r, "/files")
 }
+
+// DeviceCookie holds a browser's device secret for the account it last
+// signed in to (OWASP's device cookies): with it, failures from other
+// clients never block that browser's correct password.
+const DeviceCookie = "gh_dev"
 
 type loginData struct {
 	base
@@ -44,7 +51,12 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	email, next := r.PostFormValue("email"), safeNext(r.PostFormValue("next"))
-	_, secret, err := h.store.Login(r.Context(), email, r.PostFormValue("password"), httpx.ClientIP(r), r.UserAgent())
+	device := ""
+	if c, err := r.Cookie(DeviceCookie); err == nil {
+		device = c.Value
+	}
+	res, err := h.store.SignIn(r.Context(), store.LoginRequest{Email: email, Password: r.PostFormValue("password"),
+		Device: device, ClientIP: httpx.ClientIP(r), UserAgent: r.UserAgent()})
 	if err != nil {
 		httpx.LogError(r, err)
 		d := &loginData{base: h.base(w, r, "Sign in"), Email: email, Next: next}
@@ -52,7 +64,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, httpx.Status(gatehouse.ErrorCode(err)), "login", d)
 		return
 	}
-	httpx.SetCookie(w, r, httpx.SessionCookie, secret, 0)
+	httpx.SetCookie(w, r, httpx.SessionCookie, res.Session, 0)
+	// Kept past sign-out: it marks this browser, not the session.
+	httpx.SetCookie(w, r, DeviceCookie, res.Device, int(store.DeviceTTL/time.Second))
 	// A new CSRF secret with the new session: a token someone planted before
 	// the sign-in is worth nothing after it.
 	httpx.SetCookie(w, r, httpx.CSRFCookie, gatehouse.NewSecret(""), 0)

@@ -29,8 +29,9 @@ func jsonBody(r *http.Request) bool {
 
 // access is who opens a link, once linkAccess has let them in.
 type access struct {
-	actor gatehouse.Actor
-	user  *gatehouse.User // the signed-in member or guest; nil for a recipient session
+	actor   gatehouse.Actor
+	user    *gatehouse.User // the signed-in member or guest; nil for a recipient session
+	session string          // the secret of the session cookie that let the caller in
 }
 
 // linkAccess resolves the link of the path and checks, on every request,
@@ -51,6 +52,7 @@ func (h *Handler) linkAccess(r *http.Request) (*gatehouse.Link, *access, error) 
 	}
 	ip, ua := httpx.ClientIP(r), r.UserAgent()
 	hadSession := false
+	var a *access
 	if u, err := h.sessionUser(r); err == nil {
 		hadSession = true
 		ok, err := h.store.IsRecipient(ctx, l.ID, u.Email)
@@ -67,16 +69,27 @@ func (h *Handler) linkAccess(r *http.Request) (*gatehouse.Link, *access, error) 
 		if ok {
 			actor := gatehouse.UserActor(u, ip, ua)
 			actor.ShareID = l.ShareID
-			return l, &access{actor: actor, user: u}, nil
+			c, _ := r.Cookie(httpx.SessionCookie)
+			a = &access{actor: actor, user: u, session: c.Value}
 		}
 	} else if gatehouse.ErrorCode(err) != gatehouse.EUNAUTHORIZED {
 		return l, nil, err
 	}
-	if email != "" {
+	if a == nil && email != "" {
 		hadSession = true
 		if onLink {
-			return l, &access{actor: gatehouse.Actor{Email: email, UserType: gatehouse.UserTypeAdHoc, ClientIP: ip, UserAgent: ua, ShareID: l.ShareID}}, nil
+			a = &access{actor: gatehouse.Actor{Email: email, UserType: gatehouse.UserTypeAdHoc, ClientIP: ip, UserAgent: ua, ShareID: l.ShareID}, session: secret}
 		}
+	}
+	if a != nil {
+		// The first use of the link in this session is recorded, whatever
+		// the route; a HEAD reads nothing and records nothing.
+		if r.Method != http.MethodHead {
+			if err := h.store.RecordLinkUse(ctx, a.actor, l, a.session); err != nil {
+				return l, nil, err
+			}
+		}
+		return l, a, nil
 	}
 	if hadSession {
 		return l, nil, gatehouse.Errorf(gatehouse.EFORBIDDEN,
@@ -205,11 +218,9 @@ func (h *Handler) recipientHome(w http.ResponseWriter, r *http.Request) {
 		h.linkFail(w, r, err)
 		return
 	}
-	for _, op := range []string{gatehouse.OpSecureLinkUsed, gatehouse.OpFileAccessed} {
-		if op == gatehouse.OpFileAccessed && it.IsFolder {
-			break
-		}
-		if err := h.store.RecordAccess(r.Context(), a.actor, op, it); err != nil {
+	// SecureLinkUsed was recorded once for the session by linkAccess.
+	if !it.IsFolder && r.Method != http.MethodHead {
+		if err := h.store.RecordAccess(r.Context(), a.actor, gatehouse.OpFileAccessed, it); err != nil {
 			h.linkFail(w, r, err)
 			return
 		}

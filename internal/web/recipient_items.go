@@ -189,7 +189,7 @@ func (h *Handler) sharedItemPage(w http.ResponseWriter, r *http.Request) {
 		h.linkFail(w, r, err)
 		return
 	}
-	if !it.IsFolder {
+	if !it.IsFolder && r.Method != http.MethodHead {
 		if err := h.store.RecordAccess(r.Context(), a.actor, gatehouse.OpFileAccessed, it); err != nil {
 			h.linkFail(w, r, err)
 			return
