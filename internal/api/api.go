@@ -29,7 +29,7 @@ func New(s *store.Store, cfg Config) *Handler { return &Handler{store: s, cfg: c
 
 // Register adds every API route to mux. This is the whole list.
 func (h *Handler) Register(mux *http.ServeMux) {
-	route := func(pattern string, fn handlerFunc) { mux.Handle(pattern, h.authenticate(fn)) }
+	route := func(pattern string, fn handlerFunc) { mux.Handle(pattern, checkInput(h.authenticate(fn))) }
 
 	route("GET /v1.0/me", h.getMe)
 	route("GET /v1.0/me/drive", h.getMyDrive)
@@ -40,7 +40,7 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	route("GET /v1.0/drives/{d}/items/{i}", h.getItem)
 	route("GET /v1.0/drives/{d}/items/{i}/children", h.listChildren)
 	route("POST /v1.0/drives/{d}/items/{i}/children", h.createFolder)
-	mux.Handle("GET /v1.0/drives/{d}/items/{i}/content", h.content(h.authenticate(h.download)))
+	mux.Handle("GET /v1.0/drives/{d}/items/{i}/content", checkInput(h.content(h.authenticate(h.download))))
 	route("PUT /v1.0/drives/{d}/items/{rest...}", h.upload) // {parent}:/{name}:/content or {id}/content
 	route("PATCH /v1.0/drives/{d}/items/{i}", h.updateItem)
 	route("DELETE /v1.0/drives/{d}/items/{i}", h.deleteItem)
@@ -68,6 +68,19 @@ func (h *Handler) Register(mux *http.ServeMux) {
 
 	mux.HandleFunc("/v1.0/", func(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, gatehouse.Errorf(gatehouse.EINVALID, "%s %s is not an API route.", r.Method, r.URL.Path))
+	})
+}
+
+// checkInput answers 400 to a path or query string that no route can take,
+// before anything reads it, and makes the User-Agent fit for the audit log.
+func checkInput(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.CleanUserAgent(r)
+		if err := httpx.CheckInput(r); err != nil {
+			httpx.Error(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

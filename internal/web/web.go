@@ -9,6 +9,7 @@ import (
 	"context"
 	"embed"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
@@ -65,62 +66,87 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	form := h.checkCSRF
 	user := func(f http.HandlerFunc) http.Handler { return h.requireUser(f) }
 	admin := func(f http.HandlerFunc) http.Handler { return h.requireUser(h.requireAdmin(f)) }
+	// Every route first refuses a path or query no route can take.
+	handle := func(pattern string, next http.Handler) { mux.Handle(pattern, h.checkInput(next)) }
+	handleFunc := func(pattern string, next http.HandlerFunc) { handle(pattern, next) }
 
-	mux.HandleFunc("GET /{$}", h.home)
-	mux.HandleFunc("GET /login", h.loginPage)
-	mux.Handle("POST /login", form(http.HandlerFunc(h.login)))
-	mux.Handle("POST /logout", form(http.HandlerFunc(h.logout)))
+	handleFunc("GET /{$}", h.home)
+	handleFunc("GET /login", h.loginPage)
+	handle("POST /login", form(http.HandlerFunc(h.login)))
+	handle("POST /logout", form(http.HandlerFunc(h.logout)))
 
-	mux.Handle("GET /files", user(h.folder))
-	mux.Handle("GET /files/{id}", user(h.folder))
-	mux.Handle("POST /files/{id}/folder", form(user(h.createFolder)))
-	mux.Handle("POST /files/{id}/upload", user(h.upload))
-	mux.Handle("POST /items/{id}/rename", form(user(h.rename)))
-	mux.Handle("POST /items/{id}/delete", form(user(h.deleteItem)))
-	mux.Handle("GET /items/{id}/download", user(h.download))
+	handle("GET /files", user(h.folder))
+	handle("GET /files/{id}", user(h.folder))
+	handle("POST /files/{id}/folder", form(user(h.createFolder)))
+	handle("POST /files/{id}/upload", user(h.upload))
+	handle("POST /items/{id}/rename", form(user(h.rename)))
+	handle("POST /items/{id}/delete", form(user(h.deleteItem)))
+	handle("GET /items/{id}/download", user(h.download))
 
-	mux.Handle("GET /items/{id}/share", user(h.shareDialog))
-	mux.Handle("POST /items/{id}/share", form(user(h.share)))
-	mux.Handle("GET /items/{id}/access", user(h.manageAccess))
-	mux.Handle("POST /items/{id}/access/{perm}/remove", form(user(h.removeRecipient)))
-	mux.Handle("POST /items/{id}/access/{perm}/delete", form(user(h.deleteLink)))
+	handle("GET /items/{id}/share", user(h.shareDialog))
+	handle("POST /items/{id}/share", form(user(h.share)))
+	handle("GET /items/{id}/access", user(h.manageAccess))
+	handle("POST /items/{id}/access/{perm}/remove", form(user(h.removeRecipient)))
+	handle("POST /items/{id}/access/{perm}/delete", form(user(h.deleteLink)))
 
 	// Recipient pages: each checks the link and the caller's right to it on
 	// every request (linkAccess). /passcode and /verify take a form with its
 	// CSRF token or a JSON body; the upload checks its token on the stream.
-	mux.HandleFunc("GET /s/{token}", h.recipientHome)
-	mux.HandleFunc("POST /s/{token}/passcode", h.recipientPasscode)
-	mux.HandleFunc("POST /s/{token}/verify", h.recipientVerify)
-	mux.Handle("POST /s/{token}/signout", form(http.HandlerFunc(h.recipientSignout)))
-	mux.HandleFunc("GET /s/{token}/content", h.sharedContent)
-	mux.HandleFunc("GET /s/{token}/items/{id}", h.sharedItemPage)
-	mux.HandleFunc("GET /s/{token}/items/{id}/children", h.sharedItemChildren)
-	mux.HandleFunc("GET /s/{token}/items/{id}/content", h.sharedContent)
-	mux.HandleFunc("POST /s/{token}/upload", h.sharedUpload)
+	handleFunc("GET /s/{token}", h.recipientHome)
+	handleFunc("POST /s/{token}/passcode", h.recipientPasscode)
+	handleFunc("POST /s/{token}/verify", h.recipientVerify)
+	handle("POST /s/{token}/signout", form(http.HandlerFunc(h.recipientSignout)))
+	handleFunc("GET /s/{token}/content", h.sharedContent)
+	handleFunc("GET /s/{token}/items/{id}", h.sharedItemPage)
+	handleFunc("GET /s/{token}/items/{id}/children", h.sharedItemChildren)
+	handleFunc("GET /s/{token}/items/{id}/content", h.sharedContent)
+	handleFunc("POST /s/{token}/upload", h.sharedUpload)
 
-	mux.Handle("GET /admin/users", admin(h.users))
-	mux.Handle("POST /admin/users", form(admin(h.createUser)))
-	mux.Handle("POST /admin/users/{id}/disable", form(admin(h.disableUser)))
-	mux.Handle("POST /admin/users/{id}/enable", form(admin(h.enableUser)))
-	mux.Handle("GET /admin/audit", admin(h.audit))
-	mux.Handle("GET /admin/outbox", admin(h.outbox))
-	mux.Handle("POST /admin/outbox/{id}/retry", form(admin(h.retryMail)))
-	mux.Handle("GET /admin/pauses", admin(h.pauses))
-	mux.Handle("POST /admin/pauses/clear", form(admin(h.clearPause)))
+	handle("GET /admin/users", admin(h.users))
+	handle("POST /admin/users", form(admin(h.createUser)))
+	handle("POST /admin/users/{id}/disable", form(admin(h.disableUser)))
+	handle("POST /admin/users/{id}/enable", form(admin(h.enableUser)))
+	handle("GET /admin/audit", admin(h.audit))
+	handle("GET /admin/outbox", admin(h.outbox))
+	handle("POST /admin/outbox/{id}/retry", form(admin(h.retryMail)))
+	handle("GET /admin/pauses", admin(h.pauses))
+	handle("POST /admin/pauses/clear", form(admin(h.clearPause)))
 
-	mux.HandleFunc("GET /static/{name}", h.static)
+	handleFunc("GET /static/{name}", h.static)
 }
 
 // maxFormBody bounds every urlencoded form.
 const maxFormBody = 64 << 10
 
+// checkInput answers 400 to a path or query string that no route can take,
+// and makes the User-Agent fit for the audit log.
+func (h *Handler) checkInput(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		httpx.CleanUserAgent(r)
+		if err := httpx.CheckInput(r); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 // checkCSRF refuses a state-changing form whose token does not repeat the
-// CSRF cookie.
+// CSRF cookie, and a form too large or not text.
 func (h *Handler) checkCSRF(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+		var mbe *http.MaxBytesError
+		if err := r.ParseForm(); errors.As(err, &mbe) {
+			h.fail(w, r, gatehouse.Errorf(gatehouse.ETOOLARGE, "The form is larger than the limit of %d KiB.", maxFormBody>>10))
+			return
+		}
 		if !httpx.CheckCSRF(r) {
 			h.forbiddenForm(w, r)
+			return
+		}
+		if err := httpx.CheckForm(r); err != nil {
+			h.fail(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r)
