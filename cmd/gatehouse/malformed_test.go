@@ -442,6 +442,19 @@ func TestMalformedRequests(t *testing.T) {
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			f := newFixture(t, b)
+			// A body that is not multipart, with a valid CSRF header, is a
+			// 400 that says what was expected, on both upload routes.
+			tok := strings.TrimPrefix(f.link, f.s.URL+"/s/")
+			for _, rt := range []route{
+				{"POST", "/files/" + f.folder + "/upload", asMember, bodyMultipart, nil},
+				{"POST", "/s/" + tok + "/upload", asRecipient, bodyMultipart, nil},
+			} {
+				status, _, body := f.send(t, rt, malformed{"JSON", "application/json", []byte(`{"file":"x"}`)}, true, "Accept", "application/json")
+				if status != 400 || !strings.Contains(string(body), "multipart/form-data") {
+					t.Errorf("%s %s with JSON: %d %s; want 400 asking for multipart/form-data", rt.method, rt.path, status, body)
+				}
+			}
+
 			for _, rt := range f.routes() {
 				type attempt struct {
 					rt   route
