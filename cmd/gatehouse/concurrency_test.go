@@ -444,6 +444,11 @@ func TestConcurrencyRenameMoveUpload(t *testing.T) {
 				}
 			})
 			noServerErrors(t, "rename, move and upload of one item", res, 200)
+			for k := 2; k < len(res); k += 3 {
+				if res[k].status == 201 {
+					t.Errorf("item %d: the upload to it by id created a new file (%v) instead of replacing its content", k/3, res[k].decode()["id"])
+				}
+			}
 			for i, id := range ids {
 				it := r.must(r.token, "GET", r.items()+id, nil, 200)
 				name, parent := it["name"], it["parentReference"].(map[string]any)["id"]
