@@ -590,13 +590,6 @@ func (s *Store) removeBlobs(keys []string) {
 	}
 }
 
-// BlobReferenced reports whether any item or version uses the content key.
-func (s *Store) BlobReferenced(ctx context.Context, key string) (bool, error) {
-	var n int
-	err := s.queryRow(ctx, `SELECT (SELECT COUNT(*) FROM items WHERE blob_key = ?) + (SELECT COUNT(*) FROM item_versions WHERE blob_key = ?)`, key, key).Scan(&n)
-	return n > 0, err
-}
-
 // OpenContent opens the current content of a file.
 func (s *Store) OpenContent(it *gatehouse.Item) (io.ReadSeekCloser, error) {
 	return s.blobs.Open(it.BlobKey)

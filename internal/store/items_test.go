@@ -147,8 +147,8 @@ func TestPutFile(t *testing.T) {
 			}
 			e.wantAudit(gatehouse.Record{Operation: gatehouse.OpFileUploaded, UserID: "ann@example.com", ObjectID: e.objectID(it),
 				ItemType: "File", SourceFileName: "Report.txt", SourceRelativeURL: "/Docs"})
-			if ok, err := e.BlobReferenced(ctx, it.BlobKey); err != nil || !ok {
-				t.Errorf("BlobReferenced(new file): got %v, %v; want true", ok, err)
+			if refs, err := e.ReferencedBlobs(ctx, []string{it.BlobKey}); err != nil || !refs[it.BlobKey] {
+				t.Errorf("ReferencedBlobs(new file): got %v, %v; want it referenced", refs, err)
 			}
 
 			// The same name again, in another case, is a new version.
@@ -171,8 +171,8 @@ func TestPutFile(t *testing.T) {
 			if got := len(e.files("blobs")); got != 2 {
 				t.Errorf("blobs after two versions: got %d, want 2", got)
 			}
-			if ok, _ := e.BlobReferenced(ctx, it.BlobKey); !ok {
-				t.Errorf("BlobReferenced(version 1): got false, want true")
+			if refs, _ := e.ReferencedBlobs(ctx, []string{it.BlobKey}); !refs[it.BlobKey] {
+				t.Errorf("ReferencedBlobs(version 1): got not referenced, want referenced")
 			}
 			if kids, _, _ := e.Children(ctx, d.ID, docs.ID, nil, 0); len(kids) != 1 {
 				t.Errorf("Children after replacing: got %d, want 1", len(kids))
