@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -146,8 +147,10 @@ func (r *Record) Clamp() {
 	r.ClientIP = truncateUTF8(r.ClientIP, 64)
 }
 
-// truncateUTF8 cuts s to at most n bytes without splitting a rune.
+// truncateUTF8 cuts s to at most n bytes without splitting a rune. Invalid
+// UTF-8 becomes U+FFFD first: PostgreSQL's TEXT refuses it.
 func truncateUTF8(s string, n int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
 	if len(s) <= n {
 		return s
 	}
