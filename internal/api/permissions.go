@@ -246,15 +246,17 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request, c *caller) error
 	if err != nil {
 		return err
 	}
-	if l.Expired(h.store.Now()) {
-		return gatehouse.Errorf(gatehouse.EGONE, "This link has expired; create a new one to share again.")
-	}
+	// Ownership first: another member's link answers exactly like an
+	// unknown one, expired or not.
 	d, err := h.store.Drive(r.Context(), l.DriveID)
 	if err != nil {
 		return err
 	}
 	if d.OwnerID != c.user.ID {
 		return gatehouse.Errorf(gatehouse.ENOTFOUND, "The sharing link was not found.")
+	}
+	if l.Expired(h.store.Now()) {
+		return gatehouse.Errorf(gatehouse.EGONE, "This link has expired; create a new one to share again.")
 	}
 	var body struct {
 		Recipients []recipientJSON `json:"recipients"`
