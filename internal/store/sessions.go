@@ -36,7 +36,7 @@ const (
 
 var errBadLogin = gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "The email address or password is incorrect.")
 
-var errTooManyLogins = gatehouse.Errorf(gatehouse.ETOOMANY, "Too many failed sign-ins. Wait a minute and try again.")
+var errTooManyLogins = gatehouse.Errorf(gatehouse.ETOOMANY, "Too many failed sign-ins. Wait a few minutes and try again, or sign in from a browser you have signed in with before.")
 
 // LoginRequest is one sign-in attempt. Device is the browser's device
 // cookie, "" when it has none.
