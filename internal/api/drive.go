@@ -266,26 +266,25 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, c *caller) erro
 		return err
 	}
 	rest := r.PathValue("rest")
-	var parentID, name string
+	var upload func(body io.Reader) (*gatehouse.Item, bool, error)
 	if p, tail, ok := strings.Cut(rest, ":/"); ok && strings.HasSuffix(tail, ":/content") {
-		parentID, name = p, strings.TrimSuffix(tail, ":/content")
+		upload = func(body io.Reader) (*gatehouse.Item, bool, error) {
+			return h.store.PutFile(r.Context(), c.actor, d.ID, p, strings.TrimSuffix(tail, ":/content"), body, h.cfg.MaxUpload)
+		}
 	} else if id, ok := strings.CutSuffix(rest, "/content"); ok && !strings.Contains(id, "/") {
-		it, err := h.store.Item(r.Context(), d.ID, id)
-		if err != nil {
-			return err
+		// By id, the upload lands on that file even if it is renamed or
+		// moved while the content arrives.
+		upload = func(body io.Reader) (*gatehouse.Item, bool, error) {
+			it, err := h.store.ReplaceFile(r.Context(), c.actor, d.ID, id, body, h.cfg.MaxUpload)
+			return it, false, err
 		}
-		if it.IsFolder {
-			return gatehouse.Errorf(gatehouse.EINVALID, "%q is a folder; content can only be uploaded to a file.", it.Name)
-		}
-		parentID, name = it.ParentID, it.Name
 	} else {
 		return gatehouse.Errorf(gatehouse.EINVALID, "Upload with PUT /v1.0/drives/{drive}/items/{parent}:/{name}:/content.")
 	}
 	if r.ContentLength > h.cfg.MaxUpload {
 		return gatehouse.Errorf(gatehouse.ETOOLARGE, "The file is larger than the limit of %d MiB.", h.cfg.MaxUpload>>20)
 	}
-	body := http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload)
-	it, created, err := h.store.PutFile(r.Context(), c.actor, d.ID, parentID, name, body, h.cfg.MaxUpload)
+	it, created, err := upload(http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload))
 	if err != nil {
 		return err
 	}

@@ -299,26 +299,55 @@ func (s *Store) CreateFolder(ctx context.Context, by gatehouse.Actor, driveID, p
 // whether the file is new. Returns EINVALID, ENOTFOUND, ECONFLICT (a folder
 // has the name) or ETOOLARGE.
 func (s *Store) PutFile(ctx context.Context, by gatehouse.Actor, driveID, parentID, name string, r io.Reader, max int64) (*gatehouse.Item, bool, error) {
-	return s.putFile(ctx, by, driveID, parentID, name, r, max, nil)
+	return s.putFile(ctx, by, fileTarget{DriveID: driveID, ParentID: parentID, Name: name}, r, max, nil)
+}
+
+// ReplaceFile stores r as the new content of the file with the id, wherever
+// it is by the time the content has arrived, keeping the previous version.
+// Returns EINVALID (a folder), ENOTFOUND or ETOOLARGE.
+func (s *Store) ReplaceFile(ctx context.Context, by gatehouse.Actor, driveID, itemID string, r io.Reader, max int64) (*gatehouse.Item, error) {
+	it, _, err := s.putFile(ctx, by, fileTarget{DriveID: driveID, ItemID: itemID}, r, max, nil)
+	return it, err
+}
+
+// fileTarget names the file an upload lands on: an existing file by id, or
+// a name in a folder.
+type fileTarget struct {
+	DriveID        string
+	ItemID         string
+	ParentID, Name string
 }
 
 // putFile receives content and commits it; guard, if any, runs first in the
 // commit's transaction, so what it checks still holds when the file lands.
-func (s *Store) putFile(ctx context.Context, by gatehouse.Actor, driveID, parentID, name string, r io.Reader, max int64, guard func(*Tx) error) (*gatehouse.Item, bool, error) {
-	if err := gatehouse.ValidateName(name); err != nil {
-		return nil, false, err
-	}
-	// Fail fast on a bad parent before receiving the content.
-	if p, err := s.Item(ctx, driveID, parentID); err != nil {
-		return nil, false, err
-	} else if !p.IsFolder {
-		return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "%q is a file, not a folder.", p.Name)
+func (s *Store) putFile(ctx context.Context, by gatehouse.Actor, t fileTarget, r io.Reader, max int64, guard func(*Tx) error) (*gatehouse.Item, bool, error) {
+	// Fail fast on a bad target before receiving the content.
+	if t.ItemID != "" {
+		if it, err := s.Item(ctx, t.DriveID, t.ItemID); err != nil {
+			return nil, false, err
+		} else if it.IsFolder {
+			return nil, false, notAFile(it)
+		}
+	} else {
+		if err := gatehouse.ValidateName(t.Name); err != nil {
+			return nil, false, err
+		}
+		if p, err := s.Item(ctx, t.DriveID, t.ParentID); err != nil {
+			return nil, false, err
+		} else if !p.IsFolder {
+			return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "%q is a file, not a folder.", p.Name)
+		}
 	}
 	info, err := s.blobs.Put(r, max)
 	if err != nil {
 		return nil, false, err
 	}
-	it, created, err := s.commitFile(ctx, by, driveID, parentID, name, info.Key, info.Size, info.SHA256, guard)
+	var it *gatehouse.Item
+	var created bool
+	err = s.inTx(ctx, func(tx *Tx) (err error) {
+		it, created, err = s.commitFile(tx, by, t, info.Key, info.Size, info.SHA256, guard)
+		return err
+	})
 	if err != nil {
 		s.blobs.Remove(info.Key)
 		return nil, false, err
@@ -326,23 +355,16 @@ func (s *Store) putFile(ctx context.Context, by gatehouse.Actor, driveID, parent
 	return it, created, nil
 }
 
-func (s *Store) commitFile(ctx context.Context, by gatehouse.Actor, driveID, parentID, name, key string, size int64, sum string, guard func(*Tx) error) (*gatehouse.Item, bool, error) {
-	var it *gatehouse.Item
-	var created bool
-	err := s.inTx(ctx, func(tx *Tx) (err error) {
-		it, created, err = s.commitFileTx(tx, by, driveID, parentID, name, key, size, sum, guard)
-		return err
-	})
-	if err != nil {
-		return nil, false, err
-	}
-	return it, created, nil
+func notAFile(it *gatehouse.Item) error {
+	return gatehouse.Errorf(gatehouse.EINVALID, "%q is a folder; content can only be uploaded to a file.", it.Name)
 }
 
-// commitFileTx makes the received content the file's current version. The
+// commitFile makes the received content the file's current version. The
 // drive lock orders it with every other change to the tree, so each upload
-// keeps the one before it as a version and none is lost.
-func (s *Store) commitFileTx(tx *Tx, by gatehouse.Actor, driveID, parentID, name, key string, size int64, sum string, guard func(*Tx) error) (*gatehouse.Item, bool, error) {
+// keeps the one before it as a version, none is lost, and an upload by id
+// follows a rename or move that committed while the content arrived.
+func (s *Store) commitFile(tx *Tx, by gatehouse.Actor, t fileTarget, key string, size int64, sum string, guard func(*Tx) error) (*gatehouse.Item, bool, error) {
+	driveID := t.DriveID
 	if err := tx.lockDrive(driveID); err != nil {
 		return nil, false, err
 	}
@@ -351,6 +373,18 @@ func (s *Store) commitFileTx(tx *Tx, by gatehouse.Actor, driveID, parentID, name
 			return nil, false, err
 		}
 	}
+	var old *gatehouse.Item
+	if t.ItemID != "" {
+		it, _, err := s.item(tx, driveID, t.ItemID)
+		if err != nil {
+			return nil, false, err
+		}
+		if it.IsFolder {
+			return nil, false, notAFile(it)
+		}
+		old, t.ParentID, t.Name = it, it.ParentID, it.Name
+	}
+	parentID, name := t.ParentID, t.Name
 	parent, err := tx.parentFolder(driveID, parentID)
 	if err != nil {
 		return nil, false, err
@@ -359,9 +393,11 @@ func (s *Store) commitFileTx(tx *Tx, by gatehouse.Actor, driveID, parentID, name
 	if mt == "" {
 		mt = "application/octet-stream"
 	}
-	old, err := scanItem(tx.queryRow(`SELECT `+itemColumns+` FROM items WHERE parent_id = ? AND name_key = ?`, parentID, gatehouse.NameKey(name)))
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, false, err
+	if old == nil {
+		old, err = scanItem(tx.queryRow(`SELECT `+itemColumns+` FROM items WHERE parent_id = ? AND name_key = ?`, parentID, gatehouse.NameKey(name)))
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return nil, false, err
+		}
 	}
 	if old != nil && old.IsFolder {
 		return nil, false, nameTaken(name)

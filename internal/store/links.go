@@ -648,5 +648,5 @@ func (s *Store) PutFileThroughLink(ctx context.Context, by gatehouse.Actor, l *g
 		}
 		return notFound("The folder")
 	}
-	return s.putFile(ctx, by, l.DriveID, parentID, name, r, max, guard)
+	return s.putFile(ctx, by, fileTarget{DriveID: l.DriveID, ParentID: parentID, Name: name}, r, max, guard)
 }
