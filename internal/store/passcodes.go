@@ -74,21 +74,25 @@ func (s *Store) SendPasscode(ctx context.Context, token, email, ip, ua string) e
 	if err != nil {
 		return err // the address's form only, which says nothing about who exists
 	}
-	tx, err := s.begin(ctx)
-	if err != nil {
+	err = s.inTx(ctx, func(tx *Tx) error {
+		sent, err := tx.sendPasscode(l, email, ip, ua)
+		if err == nil && !sent {
+			return errNothingSent // nothing to keep
+		}
 		return err
-	}
-	defer tx.Rollback()
-	sent, err := tx.sendPasscode(l, email, ip, ua)
-	if err != nil || !sent {
-		return err
-	}
-	if err := tx.Commit(); err != nil {
+	})
+	switch {
+	case errors.Is(err, errNothingSent):
+		return nil
+	case err != nil:
 		return err
 	}
 	s.wakeOutbox()
 	return nil
 }
+
+// errNothingSent rolls back a passcode request that sent nothing.
+var errNothingSent = errors.New("store: no passcode sent")
 
 func (tx *Tx) sendPasscode(l *gatehouse.Link, email, ip, ua string) (bool, error) {
 	lock := ""
@@ -230,14 +234,28 @@ func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, r
 	if _, err := gatehouse.NormalizeEmail(email); err != nil {
 		return nil, errBadCode
 	}
-	tx, err := s.begin(ctx)
+	var sess *RecipientSession
+	failed := false
+	err = s.inTx(ctx, func(tx *Tx) (err error) {
+		sess, failed, err = s.verifyPasscode(tx, l, email, code, wellFormed, remember, reauthDays, ip, ua)
+		return err
+	})
 	if err != nil {
 		return nil, err
 	}
-	defer tx.Rollback()
+	if failed {
+		return nil, errBadCode
+	}
+	return sess, nil
+}
+
+// verifyPasscode tries the code in tx. A failed try is committed with its
+// records and reported as failed; a refused one returns errBadCode, which
+// rolls back, so it checks and counts nothing.
+func (s *Store) verifyPasscode(tx *Tx, l *gatehouse.Link, email, code string, wellFormed, remember bool, reauthDays int, ip, ua string) (*RecipientSession, bool, error) {
 	it, _, err := s.item(tx, l.DriveID, l.ItemID)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	actor := recipientActor(email, ip, ua)
 	now := micros(tx.now)
@@ -249,49 +267,40 @@ func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, r
 	ipKey := throttleKey{key: "verify-ip:" + ip, free: verifyFreeFailures}
 	blocked, err := tx.charge(ipKey)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if blocked > now {
-		return nil, errBadCode // rolled back: a refused try checks nothing and counts nothing
+		return nil, false, errBadCode
 	}
 
 	var paused int
 	if err := tx.queryRow(`SELECT COUNT(*) FROM verification_pauses WHERE link_id = ? AND email = ? AND client_ip = ? AND paused_until > ?`,
 		l.ID, email, ip, now).Scan(&paused); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	reason := "paused"
 	if paused == 0 {
 		id, why, err := tx.tryCodes(l, email, code, wellFormed, ip)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		if id != "" {
 			// The try was not a failure: give the client its charge back.
 			if _, err := tx.exec(`UPDATE login_attempts SET failures = failures - 1, blocked_until = ? WHERE key = ? AND failures > 0`,
 				blocked, ipKey.key); err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			sess, err := tx.createRecipientSession(email, remember, reauthDays, ip)
 			if err != nil {
-				return nil, err
+				return nil, false, err
 			}
 			r := s.linkRecord(gatehouse.OpPasscodeVerified, actor, it, l)
 			r.EventData = gatehouse.EventData(map[string]any{"remember": remember})
-			if err := tx.audit(r); err != nil {
-				return nil, err
-			}
-			return sess, tx.Commit()
+			return sess, false, tx.audit(r)
 		}
 		reason = why
 	}
-	if err := tx.passcodeFailed(l, it, actor, reason); err != nil {
-		return nil, err
-	}
-	if err := tx.Commit(); err != nil {
-		return nil, err
-	}
-	return nil, errBadCode
+	return nil, true, tx.passcodeFailed(l, it, actor, reason)
 }
 
 // tryCodes checks code against the pair's live codes that this client has
