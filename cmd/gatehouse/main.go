@@ -415,7 +415,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 
 	if n, err := m.Store.CountUsers(ctx); err == nil && n == 0 {
 		m.Log.Info("the directory is empty; create the first administrator with: " +
-			"gatehouse user add --email you@example.com --name \"Your Name\" --admin (reads the password from standard input)")
+			"gatehouse user add --email you@example.com --name \"Your Name\" --admin (asks for the password, or reads it from standard input)")
 	}
 	m.Log.Info("gatehouse is serving", "url", m.URL, "base_url", m.Config.BaseURL, "data", m.Config.Data,
 		"postgres", m.Store.Postgres(), "tls", tlsConfig != nil, "trusted_proxies", len(m.Config.TrustedProxies))
