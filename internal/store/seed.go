@@ -17,25 +17,7 @@ import (
 // SeedAudit appends n synthetic records in batches, for benchmarks of search
 // over a large log. Records are real chain members.
 func (s *Store) SeedAudit(ctx context.Context, n int, gen func(i int, r *gatehouse.Record)) error {
-	const batch = 5000
-	for done := 0; done < n; {
-		tx, err := s.begin(ctx)
-		if err != nil {
-			return err
-		}
-		for i := 0; i < batch && done < n; i, done = i+1, done+1 {
-			r := &gatehouse.Record{}
-			gen(done, r)
-			if err := tx.audit(r); err != nil {
-				tx.Rollback()
-				return err
-			}
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
-	}
-	return nil
+	return s.seedAudit(ctx, n, gen)
 }
 
 // seedOps are the operations seeded records cycle through.
