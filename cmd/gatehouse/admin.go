@@ -233,15 +233,19 @@ func setupUserList(fs *flag.FlagSet) func(context.Context, *cmdEnv) error {
 	}
 }
 
-// userByEmail finds the user an --email flag names.
-func (e *cmdEnv) userByEmail(ctx context.Context, s *store.Store, email string) (*gatehouse.User, error) {
+// openUser opens the store and finds the user an --email flag names.
+func (e *cmdEnv) openUser(ctx context.Context, email string) (*store.Store, *gatehouse.User, error) {
+	s, err := e.open(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
 	u, err := s.UserByEmail(ctx, email)
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		return nil, fmt.Errorf("%s: there is no user with the address %s (see gatehouse user list)", e.name, clean(email))
+		return nil, nil, fmt.Errorf("%s: there is no user with the address %s (see gatehouse user list)", e.name, clean(email))
 	} else if err != nil {
-		return nil, userMessage(err)
+		return nil, nil, userMessage(err)
 	}
-	return u, nil
+	return s, u, nil
 }
 
 func setupUserPasswd(fs *flag.FlagSet) func(context.Context, *cmdEnv) error {
@@ -251,11 +255,7 @@ func setupUserPasswd(fs *flag.FlagSet) func(context.Context, *cmdEnv) error {
 		if err := required(e.name, "--email", email); err != nil {
 			return err
 		}
-		s, err := e.open(ctx)
-		if err != nil {
-			return err
-		}
-		u, err := e.userByEmail(ctx, s, email)
+		s, u, err := e.openUser(ctx, email)
 		if err != nil {
 			return err
 		}
@@ -286,11 +286,7 @@ func setupUserEnabled(fs *flag.FlagSet, disable bool) func(context.Context, *cmd
 		if err := required(e.name, "--email", email); err != nil {
 			return err
 		}
-		s, err := e.open(ctx)
-		if err != nil {
-			return err
-		}
-		u, err := e.userByEmail(ctx, s, email)
+		s, u, err := e.openUser(ctx, email)
 		if err != nil {
 			return err
 		}
@@ -324,11 +320,7 @@ func setupTokenCreate(fs *flag.FlagSet) func(context.Context, *cmdEnv) error {
 		if utf8.RuneCountInString(name) > 100 || strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
 			return usageError("%s: --name must be up to 100 printable characters", e.name)
 		}
-		s, err := e.open(ctx)
-		if err != nil {
-			return err
-		}
-		u, err := e.userByEmail(ctx, s, email)
+		s, u, err := e.openUser(ctx, email)
 		if err != nil {
 			return err
 		}
@@ -348,11 +340,7 @@ func setupTokenList(fs *flag.FlagSet) func(context.Context, *cmdEnv) error {
 		if err := required(e.name, "--email", email); err != nil {
 			return err
 		}
-		s, err := e.open(ctx)
-		if err != nil {
-			return err
-		}
-		u, err := e.userByEmail(ctx, s, email)
+		s, u, err := e.openUser(ctx, email)
 		if err != nil {
 			return err
 		}
