@@ -27,27 +27,6 @@ type User struct {
 	UpdatedAt   time.Time
 }
 
-// Actor is who performs an action, as the audit log records it.
-type Actor struct {
-	UserID    string // internal id; "" for ad hoc recipients and the system
-	Email     string // the audit UserId
-	UserType  string
-	IsAdmin   bool
-	ClientIP  string
-	UserAgent string
-	ShareID   string // the UniqueSharingId of the link the actor came through, if any
-}
-
-// SystemActor is the actor of changes made from the command line.
-func SystemActor() Actor {
-	return Actor{Email: "system", UserType: "System", ClientIP: "127.0.0.1", UserAgent: "gatehouse-cli"}
-}
-
-// UserActor returns the actor for a signed-in user.
-func UserActor(u *User, ip, ua string) Actor {
-	return Actor{UserID: u.ID, Email: u.Email, UserType: u.UserType, IsAdmin: u.IsAdmin, ClientIP: ip, UserAgent: ua}
-}
-
 // NormalizeEmail lower-cases and checks an email address. Display names
 // ("Ann <ann@x>") are refused: an address is what gets secured to a link.
 func NormalizeEmail(s string) (string, error) {

@@ -99,12 +99,23 @@ func TestValidatePassword(t *testing.T) {
 }
 
 func TestUserActor(t *testing.T) {
-	u := &gatehouse.User{ID: "u1", Email: "ann@example.com", UserType: gatehouse.UserTypeMember, IsAdmin: true}
+	u := &gatehouse.User{ID: "u1", Email: "ann@example.com", DisplayName: "Ann", UserType: gatehouse.UserTypeMember, IsAdmin: true}
 	got := gatehouse.UserActor(u, "192.0.2.1", "test-agent")
-	want := gatehouse.Actor{UserID: "u1", Email: "ann@example.com", UserType: gatehouse.UserTypeMember, IsAdmin: true,
-		ClientIP: "192.0.2.1", UserAgent: "test-agent"}
+	want := gatehouse.Actor{
+		Principal: gatehouse.Principal{Kind: gatehouse.KindMember, UserID: "u1", Email: "ann@example.com", DisplayName: "Ann", IsAdmin: true},
+		Origin:    gatehouse.Origin{ClientIP: "192.0.2.1", UserAgent: "test-agent"}}
 	if got != want {
 		t.Errorf("UserActor: got %+v, want %+v", got, want)
+	}
+	if got.UserType() != gatehouse.UserTypeMember {
+		t.Errorf("UserType: got %q, want Member", got.UserType())
+	}
+	u.UserType = gatehouse.UserTypeGuest
+	if g := gatehouse.UserPrincipal(u); g.Kind != gatehouse.KindGuest || g.UserType() != gatehouse.UserTypeGuest {
+		t.Errorf("UserPrincipal(guest): got %+v (%s), want a guest", g, g.UserType())
+	}
+	if r := gatehouse.RecipientPrincipal("sam@partner.test"); r.UserType() != gatehouse.UserTypeAdHoc || r.IsUser() {
+		t.Errorf("RecipientPrincipal: got %+v (%s), want an ad hoc recipient, not a user", r, r.UserType())
 	}
 	if sys := gatehouse.SystemActor(); sys.UserID != "" || sys.Email == "" {
 		t.Errorf("SystemActor: got %+v, want no user id and a non-empty audit UserId", sys)

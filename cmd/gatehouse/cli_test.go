@@ -482,7 +482,7 @@ func TestCLIAuditOutputEscaped(t *testing.T) {
 	}
 	evil := "x@example.com\n2026-01-01T00:00:00Z  UserLoggedIn  admin@example.com\x1b[31m"
 	agent := "curl\r\u202egnp.exe\\n"
-	by := gatehouse.Actor{Email: evil, UserType: gatehouse.UserTypeMember, ClientIP: "192.0.2.9", UserAgent: agent}
+	by := gatehouse.Actor{Principal: gatehouse.Principal{Kind: gatehouse.KindMember, Email: evil}, Origin: gatehouse.Origin{ClientIP: "192.0.2.9", UserAgent: agent}}
 	err = s.RecordAccess(ctx, by, gatehouse.OpFileAccessed, &gatehouse.Item{ID: "i", DriveID: "d", Name: "f.txt"})
 	s.Close()
 	if err != nil {

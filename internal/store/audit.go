@@ -70,7 +70,7 @@ func (tx *Tx) Commit() error {
 
 // actorRecord starts a record for an action by a.
 func actorRecord(op string, a gatehouse.Actor) *gatehouse.Record {
-	return &gatehouse.Record{Operation: op, UserID: a.Email, UserType: a.UserType, ClientIP: a.ClientIP, UserAgent: a.UserAgent}
+	return &gatehouse.Record{Operation: op, UserID: a.Email, UserType: a.UserType(), ClientIP: a.ClientIP, UserAgent: a.UserAgent}
 }
 
 func scanRecord(sc interface{ Scan(...any) error }) (*gatehouse.Record, error) {

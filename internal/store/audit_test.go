@@ -22,7 +22,7 @@ func TestRecordAccess(t *testing.T) {
 			_, by, d := e.member("ann@example.com")
 			f := e.file(by, d, d.RootID, "a.txt", "a")
 			sharing := gatehouse.NewUUID()
-			guest := gatehouse.Actor{Email: "guest@example.org", UserType: gatehouse.UserTypeAdHoc, ClientIP: "203.0.113.5", UserAgent: "curl", ShareID: sharing}
+			guest := gatehouse.Actor{Principal: gatehouse.RecipientPrincipal("guest@example.org"), Origin: gatehouse.Origin{ClientIP: "203.0.113.5", UserAgent: "curl", ShareID: sharing}}
 			if err := e.RecordAccess(ctx, guest, gatehouse.OpFileDownloaded, f); err != nil {
 				t.Fatalf("RecordAccess: %v", err)
 			}
@@ -109,7 +109,7 @@ func TestSearchAudit(t *testing.T) {
 			e.clock.Advance(time.Minute)
 			f := e.file(ann, annDrive, annDrive.RootID, "shared.txt", "x")
 			share1, share2 := gatehouse.NewUUID(), gatehouse.NewUUID()
-			guest := gatehouse.Actor{Email: "guest@example.org", UserType: gatehouse.UserTypeAdHoc, ClientIP: "203.0.113.5"}
+			guest := gatehouse.Actor{Principal: gatehouse.RecipientPrincipal("guest@example.org"), Origin: gatehouse.Origin{ClientIP: "203.0.113.5"}}
 			for _, s := range []string{share1, share1, share2} {
 				e.clock.Advance(time.Second)
 				guest.ShareID = s

@@ -262,7 +262,7 @@ func TestRecordLinkUseOnce(t *testing.T) {
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
 			e := newLinkEnv(t, b, "ext@partner.test")
-			actor := gatehouse.Actor{Email: "ext@partner.test", UserType: gatehouse.UserTypeAdHoc, ShareID: e.link.ShareID}
+			actor := gatehouse.Actor{Principal: gatehouse.RecipientPrincipal("ext@partner.test"), Origin: gatehouse.Origin{ShareID: e.link.ShareID}}
 			for _, session := range []string{"session-one", "session-two"} {
 				parallel(16, func(int) {
 					if err := e.RecordLinkUse(ctx, actor, e.link, session); err != nil {

@@ -205,7 +205,7 @@ func (tx *Tx) pairMaySend(linkID, email string) (bool, error) {
 }
 
 func recipientActor(email, ip, ua string) gatehouse.Actor {
-	return gatehouse.Actor{Email: email, UserType: gatehouse.UserTypeAdHoc, ClientIP: ip, UserAgent: ua}
+	return gatehouse.Actor{Principal: gatehouse.RecipientPrincipal(email), Origin: gatehouse.Origin{ClientIP: ip, UserAgent: ua, Auth: gatehouse.AuthPasscode}}
 }
 
 // RecipientSession is a verified recipient's session.

@@ -413,7 +413,7 @@ func TestUploadThroughLinkRechecksAtCommit(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ext := gatehouse.Actor{Email: "ext@partner.test", UserType: gatehouse.UserTypeAdHoc, ShareID: l.ShareID}
+			ext := gatehouse.Actor{Principal: gatehouse.RecipientPrincipal("ext@partner.test"), Origin: gatehouse.Origin{ShareID: l.ShareID}}
 			if _, _, err := e.PutFileThroughLink(ctx, ext, l, shared.ID, "a.txt", strings.NewReader("a"), 1<<20); err != nil {
 				t.Fatalf("upload: %v", err)
 			}

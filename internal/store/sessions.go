@@ -108,7 +108,9 @@ func (s *Store) SignIn(ctx context.Context, in LoginRequest) (*LoginResult, erro
 		return nil, err
 	}
 	defer tx.Rollback()
-	actor := gatehouse.Actor{Email: email, UserType: gatehouse.UserTypeMember, ClientIP: ip, UserAgent: in.UserAgent}
+	// Until the password checks out, the actor is the address that was tried.
+	actor := gatehouse.Actor{Principal: gatehouse.Principal{Kind: gatehouse.KindMember, Email: email},
+		Origin: gatehouse.Origin{ClientIP: ip, UserAgent: in.UserAgent, Auth: gatehouse.AuthPassword}}
 	var data string
 	if device {
 		data = gatehouse.EventData(map[string]any{"knownDevice": true})
@@ -149,7 +151,7 @@ func (s *Store) SignIn(ctx context.Context, in LoginRequest) (*LoginResult, erro
 	if res.Session, err = tx.createSession(u.ID, SessionTTL); err != nil {
 		return nil, err
 	}
-	actor.UserType = u.UserType
+	actor.Principal = gatehouse.UserPrincipal(u)
 	r := actorRecord(gatehouse.OpUserLoggedIn, actor)
 	r.EventData = data
 	if err := tx.audit(r); err != nil {

@@ -78,7 +78,7 @@ func (h *Handler) linkAccess(r *http.Request) (*gatehouse.Link, *access, error) 
 	if a == nil && email != "" {
 		hadSession = true
 		if onLink {
-			a = &access{actor: gatehouse.Actor{Email: email, UserType: gatehouse.UserTypeAdHoc, ClientIP: ip, UserAgent: ua, ShareID: l.ShareID}, session: secret}
+			a = &access{actor: gatehouse.Actor{Principal: gatehouse.RecipientPrincipal(email), Origin: gatehouse.Origin{ClientIP: ip, UserAgent: ua, ShareID: l.ShareID, Auth: gatehouse.AuthPasscode}}, session: secret}
 		}
 	}
 	if a != nil {

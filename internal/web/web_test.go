@@ -710,7 +710,7 @@ func TestAdminUsersAndAudit(t *testing.T) {
 	}
 
 	// Paging: 150 more records make two pages.
-	seed := gatehouse.Actor{Email: "seed@example.com", UserType: gatehouse.UserTypeMember}
+	seed := gatehouse.Actor{Principal: gatehouse.Principal{Kind: gatehouse.KindMember, Email: "seed@example.com"}}
 	for range 150 {
 		if err := e.store.RecordAccess(context.Background(), seed, gatehouse.OpFileAccessed, &gatehouse.Item{ID: "i", DriveID: "d", Name: "seed.txt"}); err != nil {
 			t.Fatal(err)
