@@ -79,14 +79,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := store.Open(ctx, dsn, blobs)
+	s, err := store.Open(ctx, dsn, blobs, store.Options{AuditKey: key})
 	if err != nil {
-		return err
+		return fmt.Errorf("open the store (audit key %s): %w", *keyFile, err)
 	}
 	defer s.Close()
-	if err := s.SetAuditKey(ctx, key); err != nil {
-		return fmt.Errorf("audit key %s: %w", *keyFile, err)
-	}
 	start := time.Now()
 	if err := s.SeedAudit(ctx, *count, store.SeedRecord(*count, start.Add(-*span), *span)); err != nil {
 		return err

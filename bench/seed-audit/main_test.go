@@ -29,12 +29,9 @@ func TestSeedAuditTool(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := store.Open(ctx, filepath.Join(dir, "gatehouse.db"), blobs)
-		if err != nil {
-			t.Fatal(err)
-		}
 		k, _ := hex.DecodeString(key)
-		if err := s.SetAuditKey(ctx, k); err != nil {
+		s, err := store.Open(ctx, filepath.Join(dir, "gatehouse.db"), blobs, store.Options{AuditKey: k})
+		if err != nil {
 			t.Fatal(err)
 		}
 		return s

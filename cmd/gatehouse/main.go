@@ -77,9 +77,9 @@ func serveFlags(fs *flag.FlagSet, c *Config) *serveValues {
 	storageFlags(fs, c)
 	fs.StringVar(&c.Listen, "listen", env("GATEHOUSE_LISTEN", "127.0.0.1:8080"), "listen `address` (GATEHOUSE_LISTEN)")
 	fs.StringVar(&c.BaseURL, "base-url", env("GATEHOUSE_BASE_URL", ""), "public `url` of this server, used in links; default http://<listen>, or https:// with --tls-cert (GATEHOUSE_BASE_URL)")
-	fs.StringVar(&v.maxUpload, "max-upload-mib", env("GATEHOUSE_MAX_UPLOAD_MIB", "10240"), "largest upload in `MiB` (GATEHOUSE_MAX_UPLOAD_MIB)")
+	fs.StringVar(&v.maxUpload, "max-upload-mib", env("GATEHOUSE_MAX_UPLOAD_MIB", strconv.Itoa(gatehouse.DefaultMaxUploadMiB)), "largest upload in `MiB` (GATEHOUSE_MAX_UPLOAD_MIB)")
 	fs.StringVar(&c.SMTPURL, "smtp-url", env("GATEHOUSE_SMTP_URL", ""), "outgoing mail `url`: smtp://[user:pass@]host:port, smtp+starttls://… or smtps://…; empty writes mail to <data>/maildir (GATEHOUSE_SMTP_URL)")
-	fs.StringVar(&c.MailFrom, "mail-from", env("GATEHOUSE_MAIL_FROM", "Gatehouse <gatehouse@localhost>"), "sender `address` of every mail (GATEHOUSE_MAIL_FROM)")
+	fs.StringVar(&c.MailFrom, "mail-from", env("GATEHOUSE_MAIL_FROM", gatehouse.DefaultMailFrom), "sender `address` of every mail (GATEHOUSE_MAIL_FROM)")
 	fs.StringVar(&v.reauthDays, "passcode-reauth-days", env("GATEHOUSE_PASSCODE_REAUTH_DAYS", "30"), "`days` a recipient who ticks \"keep me verified\" stays verified, 1–365 (GATEHOUSE_PASSCODE_REAUTH_DAYS)")
 	fs.StringVar(&v.orgDomains, "org-domains", env("GATEHOUSE_ORG_DOMAINS", ""), "the organization's email `domains`, comma-separated (GATEHOUSE_ORG_DOMAINS)")
 	fs.StringVar(&c.TLSCert, "tls-cert", env("GATEHOUSE_TLS_CERT", ""), "PEM certificate chain `file`; with --tls-key, serves HTTPS and HTTP/2 (GATEHOUSE_TLS_CERT)")
@@ -248,25 +248,17 @@ func openStore(ctx context.Context, c *Config) (*store.Store, *blob.Store, error
 	if dsn == "" {
 		dsn = filepath.Join(c.Data, "gatehouse.db")
 	}
-	s, err := store.Open(ctx, dsn, blobs)
-	if err != nil {
-		return nil, nil, err
-	}
 	keyFile := c.AuditKey
 	if keyFile == "" {
 		keyFile = filepath.Join(c.Data, "audit.key")
 	}
 	key, err := loadAuditKey(keyFile)
-	if err == nil {
-		err = s.SetAuditKey(ctx, key)
-	}
 	if err != nil {
-		s.Close()
 		return nil, nil, fmt.Errorf("audit key %s: %w", keyFile, err)
 	}
-	s.BaseURL = c.BaseURL
-	if c.MailFrom != "" {
-		s.MailFrom = c.MailFrom
+	s, err := store.Open(ctx, dsn, blobs, store.Options{BaseURL: c.BaseURL, MailFrom: c.MailFrom, AuditKey: key})
+	if err != nil {
+		return nil, nil, fmt.Errorf("open the store (audit key %s): %w", keyFile, err)
 	}
 	return s, blobs, nil
 }
@@ -365,7 +357,7 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	m.Config.BaseURL = strings.TrimRight(m.Config.BaseURL, "/")
 	if m.Config.MaxUpload <= 0 {
-		m.Config.MaxUpload = 10 << 30
+		m.Config.MaxUpload = gatehouse.DefaultMaxUploadMiB << 20
 	}
 	if m.Config.ReauthDays == 0 {
 		m.Config.ReauthDays = gatehouse.DefaultReauthDays

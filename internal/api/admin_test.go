@@ -26,6 +26,7 @@ var ctx = context.Background()
 type adminEnv struct {
 	t             *testing.T
 	s             *store.Store
+	clock         *testenv.Clock
 	url           string
 	admin, member string // bearer tokens
 	link          *gatehouse.Link
@@ -39,18 +40,19 @@ func newAdminEnv(t *testing.T, b testenv.Backend) *adminEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := store.Open(ctx, b.DSN(t, dir), blobs)
+	const base = "https://files.example.com"
+	clock := &testenv.Clock{}
+	s, err := store.Open(ctx, b.DSN(t, dir), blobs, store.Options{Now: clock.Now, BaseURL: base})
 	if err != nil {
 		t.Fatalf("store.Open(%s): %v", b.Name, err)
 	}
 	t.Cleanup(func() { s.Close() })
-	s.BaseURL = "https://files.example.com"
 	mux := http.NewServeMux()
-	api.New(s, api.Config{BaseURL: s.BaseURL, MaxUpload: 1 << 20}).Register(mux)
+	api.New(s, api.Config{BaseURL: base, MaxUpload: 1 << 20}).Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 
-	e := &adminEnv{t: t, s: s, url: srv.URL, guest: "guest@partner.example"}
+	e := &adminEnv{t: t, s: s, clock: clock, url: srv.URL, guest: "guest@partner.example"}
 	var member *gatehouse.User
 	for _, nu := range []store.NewUser{
 		{Email: "ada@example.com", DisplayName: "Ada Admin", Password: "correct horse battery", IsAdmin: true},
@@ -220,7 +222,7 @@ func TestAdminPasscodePauses(t *testing.T) {
 			if n := len(e.list("/v1.0/admin/passcodePauses")); n != 0 {
 				t.Fatalf("pauses before any failure: got %d, want 0", n)
 			}
-			testenv.PausePasscodes(t, e.s, e.link.Token, e.guest)
+			testenv.PausePasscodes(t, e.s, e.clock, e.link.Token, e.guest)
 
 			list := e.list("/v1.0/admin/passcodePauses")
 			if len(list) != 1 {

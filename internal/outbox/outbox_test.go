@@ -78,19 +78,18 @@ func (b *logBuffer) String() string {
 	return b.buf.String()
 }
 
-func openStore(t *testing.T, b testenv.Backend) *store.Store {
+func openStore(t *testing.T, b testenv.Backend, now func() time.Time) *store.Store {
 	t.Helper()
 	dir := t.TempDir()
 	blobs, err := blob.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := store.Open(ctx, b.DSN(t, dir), blobs)
+	s, err := store.Open(ctx, b.DSN(t, dir), blobs, store.Options{Now: now, BaseURL: "https://files.example.com"})
 	if err != nil {
 		t.Fatalf("store.Open(%s): %v", b.Name, err)
 	}
 	t.Cleanup(func() { s.Close() })
-	s.BaseURL = "https://files.example.com"
 	return s
 }
 
@@ -131,7 +130,7 @@ func only(t *testing.T, s *store.Store) store.OutboxMessage {
 func TestOutboxWorkerDelivers(t *testing.T) {
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			s := openStore(t, b)
+			s := openStore(t, b, nil)
 			relay := mailtest.Start(t)
 			sender, err := mail.NewSMTP(relay.URL())
 			if err != nil {
@@ -201,9 +200,8 @@ func TestOutboxWorkerDelivers(t *testing.T) {
 func TestOutboxWorkerRetriesThenGivesUp(t *testing.T) {
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			s := openStore(t, b)
 			clk := &clock{now: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-			s.Now = clk.Now
+			s := openStore(t, b, clk.Now)
 
 			// A relay address with nothing listening.
 			ln, err := net.Listen("tcp", "127.0.0.1:0")

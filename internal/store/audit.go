@@ -231,12 +231,12 @@ func (s *Store) VerifyAudit(ctx context.Context) (int64, *ChainBreak, error) {
 	return n, nil, nil
 }
 
-// SetAuditKey makes every new record's hash an HMAC under key and checks
+// setAuditKey makes every new record's hash an HMAC under key and checks
 // that the log was begun under the same key: a node with another key, or a
 // log begun without one, refuses to go on rather than break the chain. The
 // passcode HMAC key and the key sealing stored link tokens are derived
-// from it too, so none of them is in the database. Call it once, right after Open.
-func (s *Store) SetAuditKey(ctx context.Context, key []byte) error {
+// from it too, so none of them is in the database.
+func (s *Store) setAuditKey(ctx context.Context, key []byte) error {
 	sum := sha256.Sum256(append([]byte("gatehouse-audit-key-fingerprint\x00"), key...))
 	fp := hex.EncodeToString(sum[:])
 	tx, err := s.begin(ctx)

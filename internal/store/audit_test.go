@@ -70,7 +70,7 @@ func TestRecordAccessAfterClose(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := store.Open(ctx, dsn, blobs)
+			s, err := store.Open(ctx, dsn, blobs, store.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

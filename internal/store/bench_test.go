@@ -26,7 +26,7 @@ func benchStore(b *testing.B) (*store.Store, *sql.DB) {
 		b.Fatal(err)
 	}
 	path := filepath.Join(dir, "gatehouse.db")
-	s, err := store.Open(context.Background(), path, blobs)
+	s, err := store.Open(context.Background(), path, blobs, store.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

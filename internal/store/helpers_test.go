@@ -80,16 +80,11 @@ func (e *env) open(blobDir string) *store.Store {
 	if err != nil {
 		e.t.Fatalf("blob.Open: %v", err)
 	}
-	s, err := store.Open(ctx, e.dsn, blobs)
+	s, err := store.Open(ctx, e.dsn, blobs, store.Options{Now: e.clock.Now, BaseURL: "https://files.example.com", AuditKey: e.key})
 	if err != nil {
 		e.t.Fatalf("store.Open: %v", err)
 	}
 	e.t.Cleanup(func() { s.Close() })
-	if err := s.SetAuditKey(ctx, e.key); err != nil {
-		e.t.Fatalf("SetAuditKey: %v", err)
-	}
-	s.Now = e.clock.Now
-	s.BaseURL = "https://files.example.com"
 	return s
 }
 
@@ -278,7 +273,7 @@ func (e *env) wantAudit(want gatehouse.Record) *gatehouse.Record {
 
 // objectID is the audit ObjectId of an item.
 func (e *env) objectID(it *gatehouse.Item) string {
-	return e.BaseURL + "/v1.0/drives/" + it.DriveID + "/items/" + it.ID
+	return "https://files.example.com/v1.0/drives/" + it.DriveID + "/items/" + it.ID
 }
 
 // wantCode fails the test unless err has the code.

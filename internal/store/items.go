@@ -223,7 +223,7 @@ func (s *Store) Children(ctx context.Context, driveID, folderID string, after *C
 // itemRecord starts an audit record about an item.
 func (s *Store) itemRecord(op string, a gatehouse.Actor, it *gatehouse.Item) *gatehouse.Record {
 	r := actorRecord(op, a)
-	r.ObjectID = s.BaseURL + "/v1.0/drives/" + it.DriveID + "/items/" + it.ID
+	r.ObjectID = s.opt.BaseURL + "/v1.0/drives/" + it.DriveID + "/items/" + it.ID
 	r.ItemType = "File"
 	if it.IsFolder {
 		r.ItemType = "Folder"

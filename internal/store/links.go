@@ -219,7 +219,7 @@ func targetType(r gatehouse.Recipient) string {
 }
 
 // LinkURL is the address a recipient opens: {base-url}/s/{token}.
-func (s *Store) LinkURL(l *gatehouse.Link) string { return s.BaseURL + "/s/" + l.Token }
+func (s *Store) LinkURL(l *gatehouse.Link) string { return s.opt.BaseURL + "/s/" + l.Token }
 
 // recipientsQuery lists a link's recipients with the names of those who
 // have accounts.

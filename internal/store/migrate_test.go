@@ -52,7 +52,7 @@ func TestMigrateLinkSlots(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := Open(ctx, path, blobs)
+	s, err := Open(ctx, path, blobs, Options{})
 	if err != nil {
 		t.Fatalf("Open (migrate): %v", err)
 	}

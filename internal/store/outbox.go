@@ -11,7 +11,7 @@ import (
 // and its recipient; only ClaimMail opens them, for the worker's send.
 // Subjects hold neither and stay readable for the admin pages.
 func (tx *Tx) enqueueMail(kind string, m mail.Message) error {
-	m.From = tx.s.MailFrom
+	m.From = tx.s.opt.MailFrom
 	if err := m.Validate(); err != nil {
 		return gatehouse.Errorf(gatehouse.EINVALID, "%s", err.Error())
 	}

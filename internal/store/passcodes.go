@@ -411,8 +411,8 @@ func (tx *Tx) passcodeFailed(l *gatehouse.Link, it *gatehouse.Item, actor gateho
 }
 
 func (tx *Tx) createRecipientSession(email string, remember bool, reauthDays int, ip string) (*RecipientSession, error) {
-	if reauthDays < 1 || reauthDays > gatehouse.MaxReauthDays {
-		reauthDays = gatehouse.DefaultReauthDays
+	if err := gatehouse.ValidateReauthDays(reauthDays); err != nil {
+		return nil, err // the caller's configuration, checked at start
 	}
 	ttl := gatehouse.RecipientSessionTTL
 	if remember {

@@ -50,19 +50,45 @@ type Store struct {
 	tokenAEAD  cipher.AEAD // seals stored link tokens; nil stores them as they are (tests)
 	outboxWake chan struct{}
 
-	// MailFrom is the sender of every message.
-	MailFrom string
-
-	// Now is the clock; tests replace it to jump ahead instead of sleeping.
-	Now func() time.Time
-	// BaseURL prefixes the ObjectId of audit records.
-	BaseURL string
+	opt Options
 }
 
-// Open connects to dsn, which is a postgres:// URL or a SQLite file path, and
-// applies pending migrations.
-func Open(ctx context.Context, dsn string, blobs *blob.Store) (*Store, error) {
-	s := &Store{blobs: blobs, Now: time.Now, outboxWake: make(chan struct{}, 1), MailFrom: "Gatehouse <gatehouse@localhost>"}
+// Options configure a store. Open takes them once; nothing is set on a
+// store afterwards.
+type Options struct {
+	// Now is the clock; tests pass one they move by hand instead of
+	// sleeping. Nil is time.Now.
+	Now func() time.Time
+	// BaseURL is the server's public address: it prefixes the ObjectId of
+	// audit records and the links in mail.
+	BaseURL string
+	// MailFrom is the sender of every message; empty is
+	// gatehouse.DefaultMailFrom.
+	MailFrom string
+	// AuditKey makes every new record's hash an HMAC under it, and derives
+	// the passcode key and the key that seals stored secrets; Open refuses
+	// a key the log was not begun with. Nil (tests only) hashes without a
+	// key and keeps secrets unsealed.
+	AuditKey []byte
+}
+
+// Now reads the store's clock.
+func (s *Store) Now() time.Time { return s.opt.Now() }
+
+// MailFrom is the sender of the store's mail.
+func (s *Store) MailFrom() string { return s.opt.MailFrom }
+
+// Open connects to dsn, which is a postgres:// URL or a SQLite file path,
+// applies pending migrations and, with opt.AuditKey, checks the key against
+// the log.
+func Open(ctx context.Context, dsn string, blobs *blob.Store, opt Options) (*Store, error) {
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.MailFrom == "" {
+		opt.MailFrom = gatehouse.DefaultMailFrom
+	}
+	s := &Store{blobs: blobs, opt: opt, outboxWake: make(chan struct{}, 1)}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		db, err := sql.Open("pgx", dsn)
 		if err != nil {
@@ -112,6 +138,12 @@ func Open(ctx context.Context, dsn string, blobs *blob.Store) (*Store, error) {
 	if err := s.loadPasscodeKey(ctx); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("load the passcode key: %w", err)
+	}
+	if opt.AuditKey != nil {
+		if err := s.setAuditKey(ctx, opt.AuditKey); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	s.access, s.accessDone = make(chan accessReq, 1024), make(chan struct{})
 	go s.accessWriter(s.access)

@@ -35,7 +35,7 @@ func TestOpenSQLitePath(t *testing.T) {
 				t.Fatal(err)
 			}
 			path := filepath.Join(dir, "gatehouse.db")
-			s, err := store.Open(ctx, path, blobs)
+			s, err := store.Open(ctx, path, blobs, store.Options{})
 			if err != nil {
 				t.Fatalf("Open(%q): %v", path, err)
 			}

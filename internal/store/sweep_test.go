@@ -113,7 +113,7 @@ func BenchmarkSweep100k(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			s, err := store.Open(ctx, dsn, blobs)
+			s, err := store.Open(ctx, dsn, blobs, store.Options{})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -15,15 +15,13 @@ var code = regexp.MustCompile(`\b\d{8}\b`)
 // PausePasscodes drives (link, email) into a verification pause for the
 // client address 127.0.0.1, where test HTTP clients come from, the only
 // way there is: 100 wrong tries against live codes, 5 per code, reading
-// each code from its mail as the outbox worker would deliver it. It takes
-// over the store's clock and leaves it three and a half hours ahead.
-func PausePasscodes(t testing.TB, s *store.Store, token, email string) {
+// each code from its mail as the outbox worker would deliver it. clock
+// must be the store's; it is left three and a half hours ahead.
+func PausePasscodes(t testing.TB, s *store.Store, clock *Clock, token, email string) {
 	t.Helper()
 	ctx := context.Background()
-	now := s.Now()
-	s.Now = func() time.Time { return now }
 	for i := range gatehouse.PauseAfterFailures / gatehouse.PasscodeMaxFailures {
-		now = now.Add(gatehouse.PasscodeTTL + time.Second) // within every per-pair send limit
+		clock.Advance(gatehouse.PasscodeTTL + time.Second) // within every per-pair send limit
 		const ip = "127.0.0.1"
 		if err := s.SendPasscode(ctx, token, email, ip, "testenv"); err != nil {
 			t.Fatalf("SendPasscode: %v", err)

@@ -230,9 +230,7 @@ func TestAdminPausesPage(t *testing.T) {
 	member := e.addUser("bob@example.com", "Bob", false)
 	const guest = "paused@partner.test"
 	l := e.invite(member, "plan.txt", guest)
-	testenv.PausePasscodes(t, e.store, l.Token, guest)
-	// The pause runs hours ahead of the real clock, so it is still in force.
-	e.store.Now = time.Now
+	testenv.PausePasscodes(t, e.store, e.clock, l.Token, guest)
 	c := e.signIn("admin@example.com")
 
 	resp, body := c.get("/admin/pauses")

@@ -280,14 +280,6 @@ func (h *Handler) recipientPasscode(w http.ResponseWriter, r *http.Request) {
 // passcodeAnswerFloor is the least time a passcode request takes to answer.
 const passcodeAnswerFloor = 150 * time.Millisecond
 
-// reauthDays is the length of a remembered recipient session.
-func (h *Handler) reauthDays() int {
-	if err := gatehouse.ValidateReauthDays(h.cfg.ReauthDays); err != nil {
-		return gatehouse.DefaultReauthDays
-	}
-	return h.cfg.ReauthDays
-}
-
 // recipientVerify is POST /s/{token}/verify: the right code sets the
 // recipient session cookie, for the browser session or, remembered, for the
 // re-authentication period.
@@ -297,8 +289,7 @@ func (h *Handler) recipientVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := r.PathValue("token")
-	days := h.reauthDays()
-	sess, err := h.store.VerifyPasscode(r.Context(), token, in.Email, in.Code, in.Remember, days, httpx.ClientIP(r), r.UserAgent())
+	sess, err := h.store.VerifyPasscode(r.Context(), token, in.Email, in.Code, in.Remember, h.cfg.ReauthDays, httpx.ClientIP(r), r.UserAgent())
 	if err != nil {
 		if gatehouse.ErrorCode(err) != gatehouse.EINVALID || wantsJSON(r) {
 			h.linkFail(w, r, err)
@@ -309,7 +300,7 @@ func (h *Handler) recipientVerify(w http.ResponseWriter, r *http.Request) {
 	}
 	maxAge := 0
 	if in.Remember {
-		maxAge = days * 24 * 60 * 60
+		maxAge = h.cfg.ReauthDays * 24 * 60 * 60
 	}
 	httpx.SetCookie(w, r, RecipientCookie, sess.Secret, maxAge)
 	if wantsJSON(r) || jsonBody(r) {

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,30 +25,10 @@ import (
 	"gatehouse/internal/testenv"
 )
 
-// testClock is the store's clock in these tests: it only moves when a test
-// moves it.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // shareEnv is the UI and the API over a real SQLite store, with the
 // organization's domain and a clock the test controls.
 type shareEnv struct {
 	*testEnv
-	clock *testClock
 	owner *gatehouse.User
 }
 
@@ -63,20 +42,19 @@ func newShareEnv(t *testing.T) *shareEnv {
 		t.Fatal(err)
 	}
 	dbPath := filepath.Join(dir, "g.db")
-	s, err := store.Open(context.Background(), dbPath, blobs)
+	const base = "http://gatehouse.test"
+	clk := testenv.NewClock(time.Now().UTC())
+	s, err := store.Open(context.Background(), dbPath, blobs, store.Options{Now: clk.Now, BaseURL: base})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	clk := &testClock{now: time.Now().UTC()}
-	s.Now = clk.Now
-	s.BaseURL = "http://gatehouse.test"
 	mux := http.NewServeMux()
-	api.New(s, api.Config{BaseURL: s.BaseURL, MaxUpload: 1 << 20}).Register(mux)
-	New(s, Config{BaseURL: s.BaseURL, MaxUpload: 1 << 20, OrgDomains: []string{"example.com"}, ReauthDays: testReauthDays}).Register(mux)
+	api.New(s, api.Config{BaseURL: base, MaxUpload: 1 << 20}).Register(mux)
+	New(s, Config{BaseURL: base, MaxUpload: 1 << 20, OrgDomains: []string{"example.com"}, ReauthDays: testReauthDays}).Register(mux)
 	srv := httptest.NewServer(httpx.SecurityHeaders(mux))
 	t.Cleanup(srv.Close)
-	e := &shareEnv{testEnv: &testEnv{t: t, store: s, srv: srv, dbPath: dbPath}, clock: clk}
+	e := &shareEnv{testEnv: &testEnv{t: t, store: s, clock: clk, srv: srv, dbPath: dbPath}}
 	e.owner = e.addUser("olive@example.com", "Olive Owner", false)
 	return e
 }
@@ -170,7 +148,7 @@ func (c *client) getJSON(path string) (*http.Response, string) {
 // moves the clock past the resend interval first.
 func (e *shareEnv) verify(c *client, l *gatehouse.Link, email string, remember bool) *http.Response {
 	e.t.Helper()
-	e.clock.Add(gatehouse.SendMinInterval + time.Second)
+	e.clock.Advance(gatehouse.SendMinInterval + time.Second)
 	if resp, body := c.postJSON("/s/"+l.Token+"/passcode", map[string]string{"email": email}); resp.StatusCode != http.StatusOK {
 		e.t.Fatalf("passcode: got %d\n%s", resp.StatusCode, body)
 	}
@@ -214,7 +192,7 @@ func TestRecipientLandingRevealsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Add(2 * time.Hour)
+	e.clock.Advance(2 * time.Hour)
 	if resp, body := c.get("/s/" + el.Token); resp.StatusCode != http.StatusGone || strings.Contains(body, "Expiring") {
 		t.Errorf("expired link: got %d, want 410 that names nothing\n%s", resp.StatusCode, body)
 	}
@@ -235,8 +213,7 @@ func TestPasscodeAnswersAlike(t *testing.T) {
 	c := e.client()
 	c.get("/s/" + l.Token) // the landing page sets the CSRF cookie
 
-	testenv.PausePasscodes(t, e.store, l.Token, "paused@partner.test")
-	e.store.Now = e.clock.Now // the pause runs an hour ahead of this clock
+	testenv.PausePasscodes(t, e.store, e.clock, l.Token, "paused@partner.test")
 	pausedMail := e.countMail("paused@partner.test")
 
 	type answer struct {
@@ -259,7 +236,7 @@ func TestPasscodeAnswersAlike(t *testing.T) {
 		return answer{resp.StatusCode, h, strings.ReplaceAll(body, email, "EMAIL")}
 	}
 	for _, asJSON := range []bool{false, true} {
-		e.clock.Add(time.Minute)
+		e.clock.Advance(time.Minute)
 		want := send("ext@partner.test", asJSON)
 		if want.status != http.StatusOK {
 			t.Fatalf("passcode (json %v): got %d\n%s", asJSON, want.status, want.body)
@@ -371,7 +348,7 @@ func TestVerifySetsTheRecipientCookie(t *testing.T) {
 	// Wrong codes get one generic 400, as JSON and as a page.
 	c := e.client()
 	c.get("/s/" + l.Token)
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	c.postJSON("/s/"+l.Token+"/passcode", map[string]string{"email": "ext@partner.test"})
 	code := e.readCode("ext@partner.test")
 	wrong := fmt.Sprintf("%08d", (atoi(code)+1)%100_000_000)
@@ -582,7 +559,7 @@ func TestRevocationEndsAccessAtOnce(t *testing.T) {
 	if resp, _ := c.get("/s/" + l2.Token + "/content"); resp.StatusCode != http.StatusOK {
 		t.Errorf("new link: got %d, want 200", resp.StatusCode)
 	}
-	e.clock.Add(25 * time.Hour)
+	e.clock.Advance(25 * time.Hour)
 	for _, p := range []string{"", "/content", "/items/" + it.ID} {
 		if resp, _ := c.get("/s/" + l2.Token + p); resp.StatusCode != http.StatusGone {
 			t.Errorf("expired %s: got %d, want 410", p, resp.StatusCode)

@@ -31,7 +31,7 @@ var templateFS embed.FS
 // Config is what the UI needs to know about the deployment.
 type Config struct {
 	BaseURL string
-	// MaxUpload is the largest file in bytes; zero means 10 GiB.
+	// MaxUpload is the largest file in bytes.
 	MaxUpload int64
 	// OrgDomains are the organization's own email domains: their people
 	// sign in instead of asking for a passcode.
@@ -50,9 +50,6 @@ type Handler struct {
 
 // New returns the UI over s.
 func New(s *store.Store, cfg Config) *Handler {
-	if cfg.MaxUpload <= 0 {
-		cfg.MaxUpload = 10 << 30
-	}
 	h := &Handler{store: s, cfg: cfg, assets: loadAssets()}
 	h.pages = h.parsePages()
 	return h

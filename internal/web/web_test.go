@@ -22,6 +22,7 @@ import (
 	"gatehouse/internal/blob"
 	"gatehouse/internal/httpx"
 	"gatehouse/internal/store"
+	"gatehouse/internal/testenv"
 )
 
 const testPassword = "correct horse battery staple"
@@ -31,6 +32,7 @@ const testPassword = "correct horse battery staple"
 type testEnv struct {
 	t      *testing.T
 	store  *store.Store
+	clock  *testenv.Clock // the store's
 	srv    *httptest.Server
 	dbPath string
 }
@@ -43,17 +45,18 @@ func newEnv(t *testing.T) *testEnv {
 		t.Fatal(err)
 	}
 	dbPath := filepath.Join(dir, "g.db")
-	s, err := store.Open(context.Background(), dbPath, blobs)
+	const base = "http://gatehouse.test"
+	clock := &testenv.Clock{}
+	s, err := store.Open(context.Background(), dbPath, blobs, store.Options{Now: clock.Now, BaseURL: base})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	s.BaseURL = "http://gatehouse.test"
 	mux := http.NewServeMux()
-	New(s, Config{BaseURL: s.BaseURL, MaxUpload: 1 << 20}).Register(mux)
+	New(s, Config{BaseURL: base, MaxUpload: 1 << 20, ReauthDays: gatehouse.DefaultReauthDays}).Register(mux)
 	srv := httptest.NewServer(httpx.SecurityHeaders(mux))
 	t.Cleanup(srv.Close)
-	return &testEnv{t: t, store: s, srv: srv, dbPath: dbPath}
+	return &testEnv{t: t, store: s, clock: clock, srv: srv, dbPath: dbPath}
 }
 
 func (e *testEnv) addUser(email, name string, admin bool) *gatehouse.User {
@@ -318,7 +321,7 @@ func TestLoginThrottled(t *testing.T) {
 	e := newEnv(t)
 	e.addUser("ann@example.com", "Ann", false)
 	now := time.Date(2025, 5, 1, 12, 0, 0, 0, time.UTC)
-	e.store.Now = func() time.Time { return now }
+	e.clock.Set(now)
 	c := e.client()
 	var resp *http.Response
 	var body string
