@@ -8,10 +8,18 @@ import (
 	"unicode/utf8"
 )
 
-// Drive is a tree of items owned by one member.
+// Drive types, as Graph's driveType spells them.
+const (
+	DriveTypePersonal = "personal"
+	DriveTypeLibrary  = "documentLibrary" // a site's; none exist yet
+)
+
+// Drive is a tree of items. Its owners may do anything in it; a personal
+// drive has one, the user it belongs to.
 type Drive struct {
 	ID        string
-	OwnerID   string
+	Type      string
+	OwnerID   string // the user of a personal drive; "" for other types
 	RootID    string
 	CreatedAt time.Time
 }

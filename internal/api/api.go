@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"gatehouse"
+	"gatehouse/internal/content"
 	"gatehouse/internal/httpx"
 	"gatehouse/internal/store"
 )
@@ -28,7 +29,7 @@ type Handler struct {
 func New(s *store.Store, cfg Config) *Handler { return &Handler{store: s, cfg: cfg} }
 
 // Register adds every API route to mux. This is the whole list.
-func (h *Handler) Register(mux *http.ServeMux) {
+func (h *Handler) Register(mux httpx.Mux) {
 	route := func(pattern string, fn handlerFunc) { mux.Handle(pattern, checkInput(h.authenticate(fn))) }
 
 	route("GET /v1.0/me", h.getMe)
@@ -66,9 +67,9 @@ func (h *Handler) Register(mux *http.ServeMux) {
 	route("GET /v1.0/admin/passcodePauses", h.admin(h.listPasscodePauses))
 	route("DELETE /v1.0/admin/passcodePauses/{shareId}/{email}", h.admin(h.clearPasscodePause))
 
-	mux.HandleFunc("/v1.0/", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("/v1.0/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, gatehouse.Errorf(gatehouse.EINVALID, "%s %s is not an API route.", r.Method, r.URL.Path))
-	})
+	}))
 }
 
 // checkInput answers 400 to a path or query string that no route can take,
@@ -120,7 +121,7 @@ func (h *Handler) content(slow http.Handler) http.Handler {
 		}
 		u, it, err := h.store.TokenItem(r.Context(), strings.TrimSpace(tok), r.PathValue("d"), r.PathValue("i"))
 		if err == nil {
-			err = ServeItem(w, r, h.store, gatehouse.UserActor(u, httpx.ClientIP(r), r.UserAgent()), it)
+			err = content.Serve(w, r, h.store, gatehouse.UserActor(u, httpx.ClientIP(r), r.UserAgent()), it)
 		}
 		if err != nil {
 			if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {

@@ -150,9 +150,12 @@ func SecurityHeaders(next http.Handler) http.Handler {
 // Cookie names.
 const (
 	SessionCookie = "gh_session"
-	CSRFCookie    = "gh_csrf"
-	CSRFField     = "csrf"
-	CSRFHeader    = "X-CSRF-Token"
+	// RecipientCookie holds a verified recipient's session secret. The API
+	// never reads it: it opens /s/{token} pages and nothing else.
+	RecipientCookie = "gh_rs"
+	CSRFCookie      = "gh_csrf"
+	CSRFField       = "csrf"
+	CSRFHeader      = "X-CSRF-Token"
 )
 
 // SetCookie sets an HttpOnly, SameSite=Lax cookie, Secure when the client
@@ -216,4 +219,10 @@ func ContentDisposition(name string) string {
 		}
 	}
 	return `attachment; filename="` + ascii.String() + `"; filename*=UTF-8''` + enc.String()
+}
+
+// Mux is where a surface registers its routes: an *http.ServeMux, or a
+// test's recorder that lists every route.
+type Mux interface {
+	Handle(pattern string, handler http.Handler)
 }

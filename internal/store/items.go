@@ -28,9 +28,12 @@ func scanItem(sc interface{ Scan(...any) error }, extra ...any) (*gatehouse.Item
 }
 
 func (tx *Tx) createDrive(u *gatehouse.User) error {
-	d := gatehouse.Drive{ID: gatehouse.NewID(), OwnerID: u.ID, RootID: gatehouse.NewID()}
-	if _, err := tx.exec(`INSERT INTO drives (id, owner_id, root_id, created_at) VALUES (?, ?, ?, ?)`,
-		d.ID, d.OwnerID, d.RootID, micros(tx.now)); err != nil {
+	d := gatehouse.Drive{ID: gatehouse.NewID(), Type: gatehouse.DriveTypePersonal, OwnerID: u.ID, RootID: gatehouse.NewID()}
+	if _, err := tx.exec(`INSERT INTO drives (id, drive_type, owner_id, root_id, created_at) VALUES (?, ?, ?, ?, ?)`,
+		d.ID, d.Type, d.OwnerID, d.RootID, micros(tx.now)); err != nil {
+		return err
+	}
+	if _, err := tx.exec(`INSERT INTO drive_owners (drive_id, user_id) VALUES (?, ?)`, d.ID, u.ID); err != nil {
 		return err
 	}
 	_, err := tx.exec(`INSERT INTO items (id, drive_id, parent_id, name, name_key, is_folder, created_at, modified_at, created_by, modified_by)
@@ -38,10 +41,14 @@ func (tx *Tx) createDrive(u *gatehouse.User) error {
 	return err
 }
 
+const driveColumns = `id, drive_type, owner_id, root_id, created_at`
+
 func scanDrive(row *sql.Row) (*gatehouse.Drive, error) {
 	var d gatehouse.Drive
 	var c int64
-	err := row.Scan(&d.ID, &d.OwnerID, &d.RootID, &c)
+	var owner sql.NullString
+	err := row.Scan(&d.ID, &d.Type, &owner, &d.RootID, &c)
+	d.OwnerID = owner.String
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("The drive")
 	}
@@ -51,12 +58,12 @@ func scanDrive(row *sql.Row) (*gatehouse.Drive, error) {
 
 // DriveByOwner returns a user's personal drive. Returns ENOTFOUND.
 func (s *Store) DriveByOwner(ctx context.Context, userID string) (*gatehouse.Drive, error) {
-	return scanDrive(s.queryRow(ctx, `SELECT id, owner_id, root_id, created_at FROM drives WHERE owner_id = ?`, userID))
+	return scanDrive(s.queryRow(ctx, `SELECT `+driveColumns+` FROM drives WHERE owner_id = ? AND drive_type = ?`, userID, gatehouse.DriveTypePersonal))
 }
 
 // Drive returns a drive by id. Returns ENOTFOUND.
 func (s *Store) Drive(ctx context.Context, id string) (*gatehouse.Drive, error) {
-	return scanDrive(s.queryRow(ctx, `SELECT id, owner_id, root_id, created_at FROM drives WHERE id = ?`, id))
+	return scanDrive(s.queryRow(ctx, `SELECT `+driveColumns+` FROM drives WHERE id = ?`, id))
 }
 
 // querier reads inside a transaction or, through reader, outside one.
@@ -86,15 +93,8 @@ func (s *Store) item(q querier, driveID, id string) (*gatehouse.Item, string, er
 	} else if err != nil {
 		return nil, "", err
 	}
-	if it.ParentID != rootID { // items at the top need no walk up the tree
-		if it.ParentPath, err = s.folderPath(q, it.ParentID); err != nil {
-			return nil, "", err
-		}
-	}
-	if it.IsFolder {
-		if err := q.queryRow(`SELECT COUNT(*) FROM items WHERE parent_id = ?`, id).Scan(&it.ChildCount); err != nil {
-			return nil, "", err
-		}
+	if _, err := s.placeItem(q, it, rootID); err != nil {
+		return nil, "", err
 	}
 	return it, ownerID, nil
 }

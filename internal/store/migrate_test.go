@@ -36,7 +36,16 @@ func TestMigrateLinkSlots(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Foreign keys are off on this connection: only the links matter here.
+	for _, q := range []string{
+		`INSERT INTO users (id, email, display_name, user_type, created_at, updated_at) VALUES ('u1', 'ann@example.com', 'Ann', 'Member', 1, 1)`,
+		`INSERT INTO drives (id, owner_id, root_id, created_at) VALUES ('d1', 'u1', 'root', 1)`,
+		`INSERT INTO items (id, drive_id, parent_id, name, name_key, is_folder, created_at, modified_at, created_by, modified_by)
+			VALUES ('root', 'd1', NULL, 'root', 'root', TRUE, 1, 1, 'u1', 'u1'), ('it1', 'd1', 'root', 'a', 'a', FALSE, 1, 1, 'u1', 'u1')`,
+	} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for i, l := range []struct {
 		id, item, role string
 		created        int
@@ -57,6 +66,13 @@ func TestMigrateLinkSlots(t *testing.T) {
 		t.Fatalf("Open (migrate): %v", err)
 	}
 	defer s.Close()
+	var owners int
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM drive_owners WHERE drive_id = 'd1' AND user_id = 'u1'`).Scan(&owners); err != nil || owners != 1 {
+		t.Errorf("drive_owners of d1: got %d, %v; want the personal drive's user", owners, err)
+	}
+	if d, err := s.Drive(ctx, "d1"); err != nil || d.Type != "personal" || d.OwnerID != "u1" {
+		t.Errorf("drive d1 after 0007: got %+v, %v; want a personal drive of u1", d, err)
+	}
 	want := map[string]int{"dup-a": 0, "dup-b": 1, "dup-c": 2, "other": 0}
 	for id, slot := range want {
 		var got int

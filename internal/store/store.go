@@ -207,12 +207,26 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY)`); err != nil {
 		return err
 	}
+	if !s.postgres {
+		// A migration may rebuild a table, which SQLite does with foreign
+		// keys off (they cannot change inside a transaction); each one is
+		// checked with foreign_key_check before it commits.
+		if _, err := conn.ExecContext(ctx, `PRAGMA foreign_keys = OFF`); err != nil {
+			return err
+		}
+		defer conn.ExecContext(context.Background(), `PRAGMA foreign_keys = ON`)
+	}
 	names, err := fs.Glob(migrations, "migrations/*.sql")
 	if err != nil {
 		return err
 	}
 	sort.Strings(names)
 	for _, name := range names {
+		// name.sqlite.sql and name.postgres.sql hold what only one of the
+		// two databases can say; plain name.sql is for both.
+		if other := ".sqlite.sql"; s.postgres && strings.HasSuffix(name, other) || !s.postgres && strings.HasSuffix(name, ".postgres.sql") {
+			continue
+		}
 		var n int
 		if err := conn.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM schema_migrations WHERE name = ?`), name).Scan(&n); err != nil {
 			return err
@@ -231,6 +245,12 @@ func (s *Store) migrate(ctx context.Context) error {
 			tx.Rollback()
 			return fmt.Errorf("%s: %w", name, err)
 		}
+		if !s.postgres {
+			if err := foreignKeyCheck(ctx, tx); err != nil {
+				tx.Rollback()
+				return fmt.Errorf("%s: %w", name, err)
+			}
+		}
 		if _, err := tx.ExecContext(ctx, s.rebind(`INSERT INTO schema_migrations (name) VALUES (?)`), name); err != nil {
 			tx.Rollback()
 			return err
@@ -240,6 +260,24 @@ func (s *Store) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// foreignKeyCheck fails if any row of SQLite's database breaks a foreign key.
+func foreignKeyCheck(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table string
+		var rowid sql.NullInt64
+		var parent string
+		var fk int
+		rows.Scan(&table, &rowid, &parent, &fk)
+		return fmt.Errorf("a row of %s refers to a missing row of %s", table, parent)
+	}
+	return rows.Err()
 }
 
 // rebind turns ? placeholders into PostgreSQL's $n. Queries here never hold a

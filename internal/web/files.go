@@ -3,7 +3,6 @@ package web
 import (
 	"encoding/base64"
 	"fmt"
-	"gatehouse/internal/api"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -11,6 +10,7 @@ import (
 	"strings"
 
 	"gatehouse"
+	"gatehouse/internal/content"
 	"gatehouse/internal/httpx"
 	"gatehouse/internal/store"
 )
@@ -271,7 +271,7 @@ func (h *Handler) download(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if err := api.ServeItem(w, r, h.store, actor(r), it); err != nil {
+	if err := content.Serve(w, r, h.store, actor(r), it); err != nil {
 		h.fail(w, r, err)
 	}
 }

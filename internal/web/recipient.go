@@ -11,9 +11,9 @@ import (
 	"gatehouse/internal/httpx"
 )
 
-// RecipientCookie holds a verified recipient's session secret. The API never
-// reads it: a recipient session opens /s/{token} pages and nothing else.
-const RecipientCookie = "gh_rs"
+// RecipientCookie is httpx.RecipientCookie, named here for the pages that
+// set it.
+const RecipientCookie = httpx.RecipientCookie
 
 // wantsJSON reports whether the client asked for JSON rather than a page.
 func wantsJSON(r *http.Request) bool {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"gatehouse"
-	"gatehouse/internal/api"
+	"gatehouse/internal/content"
 	"gatehouse/internal/httpx"
 	"gatehouse/internal/store"
 )
@@ -234,7 +234,7 @@ func (h *Handler) sharedContent(w http.ResponseWriter, r *http.Request) {
 		h.linkFail(w, r, err)
 		return
 	}
-	if err := api.ServeItem(w, r, h.store, a.actor, it); err != nil {
+	if err := content.Serve(w, r, h.store, a.actor, it); err != nil {
 		h.linkFail(w, r, err)
 	}
 }

@@ -56,7 +56,7 @@ func New(s *store.Store, cfg Config) *Handler {
 }
 
 // Register adds the UI's routes to mux. Every route of the UI is here.
-func (h *Handler) Register(mux *http.ServeMux) {
+func (h *Handler) Register(mux httpx.Mux) {
 	// Middleware: form checks the CSRF token of an urlencoded form before
 	// anything else runs; user requires a live session; admin also the
 	// administrator role. The upload checks its token on the stream.
