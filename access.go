@@ -50,28 +50,29 @@ type LinkFacts struct {
 //     this;
 //   - ENOTFOUND: anything else, as if the item did not exist.
 func Authorize(p Principal, act Action, f ItemFacts) error {
-	switch {
-	case act >= ActReadUsers:
+	if act >= ActReadUsers {
 		return Errorf(EINVALID, "That is not an action on an item.")
-	case p.Kind == KindSystem:
+	}
+	// A link that no longer stands opens nothing, for anyone; whoever holds
+	// its address may learn that much.
+	if l := f.Via; l != nil && !l.ExpiresAt.IsZero() && !f.Now.Before(l.ExpiresAt) {
+		return Errorf(EGONE, "This link has expired. Ask the person who shared it for a new one.")
+	} else if l != nil && l.OwnerDisabled {
+		return Errorf(EGONE, "This link is no longer available. Ask the person who shared it.")
+	}
+	switch p.Kind {
+	case KindSystem:
 		return nil
-	case p.Kind == Anonymous:
+	case Anonymous:
 		return Errorf(EUNAUTHORIZED, "Sign in to continue.")
 	}
 	owner := p.IsUser() && contains(f.DriveOwners, p.UserID)
-	if f.Via == nil {
+	l := f.Via
+	if l == nil {
 		if owner {
 			return nil
 		}
 		return Errorf(ENOTFOUND, "The item was not found.")
-	}
-	l := f.Via
-	// A link that no longer stands opens nothing, for anyone.
-	if !l.ExpiresAt.IsZero() && !f.Now.Before(l.ExpiresAt) {
-		return Errorf(EGONE, "This link has expired. Ask the person who shared it for a new one.")
-	}
-	if l.OwnerDisabled {
-		return Errorf(EGONE, "This link is no longer available. Ask the person who shared it.")
 	}
 	if !contains(f.Ancestry, l.ItemID) {
 		return Errorf(ENOTFOUND, "The item was not found.") // outside the share

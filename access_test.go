@@ -59,6 +59,7 @@ func TestAuthorize(t *testing.T) {
 		{"recipient never shares, manages or deletes", sam, all[3:], editLink, gatehouse.EFORBIDDEN},
 		{"a guest not on the link", gus, all[:2], viewLink, gatehouse.EFORBIDDEN},
 		{"an expired link opens nothing", sam, all[:2], expired, gatehouse.EGONE},
+		{"an expired link says so before asking who you are", anon, all[:1], expired, gatehouse.EGONE},
 		{"an expired link opens nothing, even for its owner", ann, all[:1], expired, gatehouse.EGONE},
 		{"a disabled owner's link opens nothing", sam, all[:2], ownerGone, gatehouse.EGONE},
 		{"an item outside the shared folder", sam, all[:2], sibling, gatehouse.ENOTFOUND},
