@@ -41,6 +41,18 @@ type LinkFacts struct {
 	Recipients    []string // addresses secured to the link (at least the caller's, if it is one)
 }
 
+// Usable reports, as EGONE, a link that has expired at now or whose owner
+// was disabled: removing the owner ends what they shared at once.
+func (l *LinkFacts) Usable(now time.Time) error {
+	if !l.ExpiresAt.IsZero() && !now.Before(l.ExpiresAt) {
+		return Errorf(EGONE, "This link has expired. Ask the person who shared it for a new one.")
+	}
+	if l.OwnerDisabled {
+		return Errorf(EGONE, "This link is no longer available. Ask the person who shared it.")
+	}
+	return nil
+}
+
 // Authorize decides whether p may take act on the item that f describes. It
 // does no I/O: the caller loads the facts. Errors:
 //   - EUNAUTHORIZED: no credential;
@@ -55,10 +67,10 @@ func Authorize(p Principal, act Action, f ItemFacts) error {
 	}
 	// A link that no longer stands opens nothing, for anyone; whoever holds
 	// its address may learn that much.
-	if l := f.Via; l != nil && !l.ExpiresAt.IsZero() && !f.Now.Before(l.ExpiresAt) {
-		return Errorf(EGONE, "This link has expired. Ask the person who shared it for a new one.")
-	} else if l != nil && l.OwnerDisabled {
-		return Errorf(EGONE, "This link is no longer available. Ask the person who shared it.")
+	if f.Via != nil {
+		if err := f.Via.Usable(f.Now); err != nil {
+			return err
+		}
 	}
 	switch p.Kind {
 	case KindSystem:

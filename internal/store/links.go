@@ -314,18 +314,6 @@ func (s *Store) LinkByToken(ctx context.Context, token string) (*gatehouse.Link,
 	return l, err
 }
 
-// linkUsable refuses an expired link, and the links of an owner whose
-// account is disabled: removing the owner ends what they shared at once.
-func linkUsable(l *gatehouse.Link, ownerDisabled bool, now time.Time) error {
-	if l.Expired(now) {
-		return gatehouse.Errorf(gatehouse.EGONE, "This link has expired. Ask the person who shared it for a new one.")
-	}
-	if ownerDisabled {
-		return gatehouse.Errorf(gatehouse.EGONE, "This link is no longer available. Ask the person who shared it.")
-	}
-	return nil
-}
-
 // LinkForRecipient resolves a link token and a recipient session secret in
 // one query, as every recipient request needs: the link (ENOTFOUND or EGONE
 // as LinkByToken), the session's verified address ("" without a live
@@ -349,7 +337,8 @@ func (s *Store) LinkForRecipient(ctx context.Context, token, secret string) (*ga
 	} else if err != nil {
 		return nil, "", false, err
 	}
-	if err := linkUsable(l, ownerDisabled, s.Now()); err != nil {
+	lf := gatehouse.LinkFacts{ExpiresAt: l.ExpiresAt, OwnerDisabled: ownerDisabled}
+	if err := lf.Usable(s.Now()); err != nil {
 		return nil, "", false, err
 	}
 	return l, email, onLink == 1, nil
@@ -594,59 +583,49 @@ func (s *Store) LinkItem(ctx context.Context, l *gatehouse.Link, id string) (*ga
 
 // PutFileThroughLink stores an upload made through an edit link: into the
 // shared folder or a folder inside it, or over the shared file itself. The
-// upload may take long, so the commit checks again that the link still
-// stands, the uploader is still on it (or owns it), and the target is still
+// upload may take long, so the commit asks the access decision again, on
+// facts read in the commit's transaction: the link still stands, the
+// uploader is still on it (or owns the drive), and the target is still
 // inside the share. Returns EFORBIDDEN, ENOTFOUND, EGONE and PutFile's codes.
 func (s *Store) PutFileThroughLink(ctx context.Context, by gatehouse.Actor, l *gatehouse.Link, parentID, name string, r io.Reader, max int64) (*gatehouse.Item, bool, error) {
-	if l.Role != gatehouse.RoleWrite {
-		return nil, false, gatehouse.Errorf(gatehouse.EFORBIDDEN, "This link lets you view, not upload.")
-	}
 	guard := func(tx *Tx) error {
-		var exp int64
-		var role, owner string
-		err := tx.queryRow(`SELECT l.expires_at, l.role, d.owner_id FROM links l JOIN drives d ON d.id = l.drive_id WHERE l.id = ?`, l.ID).Scan(&exp, &role, &owner)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("The link")
-		} else if err != nil {
-			return err
-		}
-		if exp != 0 && exp <= micros(tx.now) {
-			return gatehouse.Errorf(gatehouse.EGONE, "This link has expired. Ask the person who shared it for a new one.")
-		}
-		if role != gatehouse.RoleWrite {
-			return gatehouse.Errorf(gatehouse.EFORBIDDEN, "This link lets you view, not upload.")
-		}
-		if by.UserID == "" || by.UserID != owner {
-			var n int
-			if err := tx.queryRow(`SELECT COUNT(*) FROM link_recipients WHERE link_id = ? AND email = ?`, l.ID, by.Email).Scan(&n); err != nil {
-				return err
-			}
-			if n == 0 {
-				return gatehouse.Errorf(gatehouse.EFORBIDDEN, "You no longer have access to this link.")
-			}
-		}
-		shared, _, err := s.item(tx, l.DriveID, l.ItemID)
+		f, shared, err := tx.linkWriteFacts(by.Principal, l.ID)
 		if err != nil {
 			return err
 		}
-		if !shared.IsFolder {
+		if shared.IsFolder {
+			if f.Ancestry, _, err = s.ancestors(tx, parentID); err != nil {
+				return err
+			}
+		} else {
 			// A file link replaces that file and nothing else, even if it
 			// was renamed or moved meanwhile.
 			if shared.ParentID != parentID || gatehouse.NameKey(shared.Name) != gatehouse.NameKey(name) {
 				return gatehouse.Errorf(gatehouse.ECONFLICT, "The shared file was renamed or moved; reload the page and try again.")
 			}
-			return nil
+			f.Ancestry = []string{shared.ID}
 		}
-		ids, _, err := s.ancestors(tx, parentID)
-		if err != nil {
-			return err
-		}
-		for _, a := range ids {
-			if a == l.ItemID {
-				return nil
-			}
-		}
-		return notFound("The folder")
+		return gatehouse.Authorize(by.Principal, gatehouse.ActWrite, f)
 	}
 	return s.putFile(ctx, by, fileTarget{DriveID: l.DriveID, ParentID: parentID, Name: name}, r, max, guard)
+}
+
+// linkWriteFacts reads, in tx, the link's facts for p and its shared item.
+func (tx *Tx) linkWriteFacts(p gatehouse.Principal, linkID string) (gatehouse.ItemFacts, *gatehouse.Item, error) {
+	var onLink, owner, ownerDisabled bool
+	l, err := tx.s.scanLink(tx.queryRow(`SELECT `+prefixed("links.", linkColumns)+`,
+			EXISTS (SELECT 1 FROM link_recipients r WHERE r.link_id = links.id AND r.email = ?),
+			EXISTS (SELECT 1 FROM drive_owners o WHERE o.drive_id = links.drive_id AND o.user_id = ?),
+			u.disabled
+		FROM links JOIN drives d ON d.id = links.drive_id JOIN users u ON u.id = d.owner_id
+		WHERE links.id = ?`, p.Email, p.UserID, linkID), &onLink, &owner, &ownerDisabled)
+	if errors.Is(err, sql.ErrNoRows) {
+		return gatehouse.ItemFacts{}, nil, notFound("The link")
+	} else if err != nil {
+		return gatehouse.ItemFacts{}, nil, err
+	}
+	f := tx.s.linkFacts(l, p, owner, onLink, ownerDisabled)
+	f.Now = tx.now
+	shared, _, err := tx.s.item(tx, l.DriveID, l.ItemID)
+	return f, shared, err
 }
