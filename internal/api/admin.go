@@ -69,7 +69,7 @@ func (h *Handler) listPasscodePauses(w http.ResponseWriter, r *http.Request, c *
 
 func (h *Handler) clearPasscodePause(w http.ResponseWriter, r *http.Request, c *caller) error {
 	// Without ?clientAddress= every client address's pause of the pair ends.
-	if err := h.store.ClearPause(r.Context(), c.actor, r.PathValue("shareId"), r.PathValue("email"), r.URL.Query().Get("clientAddress")); err != nil {
+	if err := h.store.ClearPause(r.Context(), c.Actor, r.PathValue("shareId"), r.PathValue("email"), r.URL.Query().Get("clientAddress")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

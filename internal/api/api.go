@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 
 	"gatehouse"
+	"gatehouse/internal/authn"
 	"gatehouse/internal/content"
 	"gatehouse/internal/httpx"
 	"gatehouse/internal/store"
@@ -22,11 +22,14 @@ type Config struct {
 // Handler serves the API.
 type Handler struct {
 	store *store.Store
+	auth  *authn.Resolver
 	cfg   Config
 }
 
 // New returns the API over s.
-func New(s *store.Store, cfg Config) *Handler { return &Handler{store: s, cfg: cfg} }
+func New(s *store.Store, cfg Config) *Handler {
+	return &Handler{store: s, auth: authn.New(s), cfg: cfg}
+}
 
 // Register adds every API route to mux. This is the whole list.
 func (h *Handler) Register(mux httpx.Mux) {
@@ -41,7 +44,7 @@ func (h *Handler) Register(mux httpx.Mux) {
 	route("GET /v1.0/drives/{d}/items/{i}", h.getItem)
 	route("GET /v1.0/drives/{d}/items/{i}/children", h.listChildren)
 	route("POST /v1.0/drives/{d}/items/{i}/children", h.createFolder)
-	mux.Handle("GET /v1.0/drives/{d}/items/{i}/content", checkInput(h.content(h.authenticate(h.download))))
+	mux.Handle("GET /v1.0/drives/{d}/items/{i}/content", checkInput(http.HandlerFunc(h.content)))
 	route("PUT /v1.0/drives/{d}/items/{rest...}", h.upload) // {parent}:/{name}:/content or {id}/content
 	route("PATCH /v1.0/drives/{d}/items/{i}", h.updateItem)
 	route("DELETE /v1.0/drives/{d}/items/{i}", h.deleteItem)
@@ -85,79 +88,70 @@ func checkInput(next http.Handler) http.Handler {
 	})
 }
 
-// caller is the authenticated user of a request.
-type caller struct {
-	user  *gatehouse.User
-	actor gatehouse.Actor
-}
+// caller is who sent a request, as the resolver found them.
+type caller struct{ *authn.Caller }
 
 type handlerFunc func(w http.ResponseWriter, r *http.Request, c *caller) error
 
-// authenticate accepts a bearer token, or the web session cookie; with the
-// cookie, state changes must repeat the CSRF token in a header.
+// apiCredentials are what the API accepts: a bearer token, or the web
+// session cookie of the UI's own scripts.
+const apiCredentials = authn.Bearer | authn.Session
+
+// errSignIn is the answer to a request without a credential.
+func errSignIn() error {
+	return gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "Sign in or send an access token (Authorization: Bearer …).")
+}
+
+// authenticate resolves the caller; with the session cookie, state changes
+// must repeat the CSRF token in a header.
 func (h *Handler) authenticate(fn handlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, err := h.user(r)
+		c, err := h.auth.Resolve(r, apiCredentials)
+		if err == nil && c.Kind == gatehouse.Anonymous {
+			err = errSignIn()
+		}
+		if err == nil && c.Auth == gatehouse.AuthPassword && r.Method != http.MethodGet && r.Method != http.MethodHead &&
+			!httpx.CSRFValid(r, r.Header.Get(httpx.CSRFHeader)) {
+			err = gatehouse.Errorf(gatehouse.EFORBIDDEN, "The request is missing its CSRF token; reload the page and try again.")
+		}
 		if err != nil {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
 			httpx.Error(w, r, err)
 			return
 		}
-		c := &caller{user: u, actor: gatehouse.UserActor(u, httpx.ClientIP(r), r.UserAgent())}
-		if err := fn(w, r, c); err != nil {
+		if err := fn(w, r, &caller{c}); err != nil {
 			httpx.Error(w, r, err)
 		}
 	})
 }
 
-// content serves downloads with a bearer token through one query for the
-// token and the item; other callers go through slow, the general path.
-func (h *Handler) content(slow http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || strings.TrimSpace(tok) == "" {
-			slow.ServeHTTP(w, r)
-			return
-		}
-		u, it, err := h.store.TokenItem(r.Context(), strings.TrimSpace(tok), r.PathValue("d"), r.PathValue("i"))
-		if err == nil {
-			err = content.Serve(w, r, h.store, gatehouse.UserActor(u, httpx.ClientIP(r), r.UserAgent()), it)
-		}
-		if err != nil {
-			if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
-			}
-			httpx.Error(w, r, err)
-		}
-	})
-}
-
-func (h *Handler) user(r *http.Request) (*gatehouse.User, error) {
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		tok, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok || tok == "" {
-			return nil, gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "The Authorization header must be \"Bearer <token>\".")
-		}
-		return h.store.UserByToken(r.Context(), strings.TrimSpace(tok))
+// content serves a file's content. The resolver finds the caller and the
+// item together, in one query for a bearer token: the download path is
+// where round trips add up.
+func (h *Handler) content(w http.ResponseWriter, r *http.Request) {
+	c, it, f, err := h.auth.ResolveItem(r, apiCredentials, r.PathValue("d"), r.PathValue("i"))
+	if c.Kind == gatehouse.Anonymous && (err == nil || gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND) {
+		err = errSignIn() // an anonymous caller learns nothing about the item
 	}
-	if c, err := r.Cookie(httpx.SessionCookie); err == nil {
-		u, err := h.store.UserBySession(r.Context(), c.Value)
-		if err != nil {
-			return nil, err
-		}
-		if r.Method != http.MethodGet && r.Method != http.MethodHead && !httpx.CSRFValid(r, r.Header.Get(httpx.CSRFHeader)) {
-			return nil, gatehouse.Errorf(gatehouse.EFORBIDDEN, "The request is missing its CSRF token; reload the page and try again.")
-		}
-		return u, nil
+	if err == nil {
+		err = gatehouse.Authorize(c.Principal, gatehouse.ActDownload, f)
 	}
-	return nil, gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "Sign in or send an access token (Authorization: Bearer …).")
+	if err == nil {
+		err = content.Serve(w, r, h.store, c.Actor, it)
+	}
+	if err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="gatehouse"`)
+		}
+		httpx.Error(w, r, err)
+	}
 }
 
 // admin wraps a handler that only administrators may use.
 func (h *Handler) admin(fn handlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *caller) error {
-		if !c.user.IsAdmin {
-			return gatehouse.Errorf(gatehouse.EFORBIDDEN, "Only administrators can do this.")
+		if err := gatehouse.AuthorizeDirectory(c.Principal, gatehouse.ActAdminister, r.PathValue("id")); err != nil {
+			return err
 		}
 		return fn(w, r, c)
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"gatehouse"
-	"gatehouse/internal/content"
 	"gatehouse/internal/httpx"
 	"gatehouse/internal/store"
 )
@@ -83,82 +82,120 @@ func (h *Handler) itemJSON(it *gatehouse.Item) driveItem {
 	return d
 }
 
-// drive returns the drive if the caller may use it. Another member's drive
-// answers as if it did not exist.
-func (h *Handler) drive(r *http.Request, c *caller, id string) (*gatehouse.Drive, error) {
+// drive returns a drive and its root if the caller may take act on the
+// drive, which the decision answers on the root's facts. A drive the caller
+// may not use answers as if it did not exist.
+func (h *Handler) drive(r *http.Request, c *caller, id string, act gatehouse.Action) (*gatehouse.Drive, *gatehouse.Item, error) {
 	d, err := h.store.Drive(r.Context(), id)
+	if err != nil {
+		return nil, nil, err
+	}
+	return h.driveAccess(r, c, d, act)
+}
+
+// myDrive is the caller's personal drive, with its root, decided as drive.
+func (h *Handler) myDrive(r *http.Request, c *caller, act gatehouse.Action) (*gatehouse.Drive, *gatehouse.Item, error) {
+	d, err := h.store.DriveByOwner(r.Context(), c.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	return h.driveAccess(r, c, d, act)
+}
+
+func (h *Handler) driveAccess(r *http.Request, c *caller, d *gatehouse.Drive, act gatehouse.Action) (*gatehouse.Drive, *gatehouse.Item, error) {
+	root, f, err := h.store.ItemFacts(r.Context(), c.Principal, d.ID, d.RootID)
+	if err == nil {
+		err = gatehouse.Authorize(c.Principal, act, f)
+	}
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return nil, nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "The drive was not found.")
+	} else if err != nil {
+		return nil, nil, err
+	}
+	return d, root, nil
+}
+
+// item returns the item of the path if the caller may take act on it.
+func (h *Handler) item(r *http.Request, c *caller, act gatehouse.Action) (*gatehouse.Item, error) {
+	it, f, err := h.store.ItemFacts(r.Context(), c.Principal, r.PathValue("d"), r.PathValue("i"))
 	if err != nil {
 		return nil, err
 	}
-	if d.OwnerID != c.user.ID {
-		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "The drive was not found.")
+	if err := gatehouse.Authorize(c.Principal, act, f); err != nil {
+		return nil, err
 	}
-	return d, nil
-}
-
-func (h *Handler) item(r *http.Request, c *caller) (*gatehouse.Item, error) {
-	return h.store.OwnedItem(r.Context(), c.user.ID, r.PathValue("d"), r.PathValue("i"))
+	return it, nil
 }
 
 func (h *Handler) getMyDrive(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, err := h.store.DriveByOwner(r.Context(), c.user.ID)
+	d, _, err := h.myDrive(r, c, gatehouse.ActRead)
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, h.driveJSON(d, c.user))
-	return nil
+	return h.writeDrive(w, r, c, d)
 }
 
 func (h *Handler) getDrive(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, err := h.drive(r, c, r.PathValue("d"))
+	d, _, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActRead)
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, h.driveJSON(d, c.user))
+	return h.writeDrive(w, r, c, d)
+}
+
+func (h *Handler) writeDrive(w http.ResponseWriter, r *http.Request, c *caller, d *gatehouse.Drive) error {
+	owner := c.User
+	if d.OwnerID != c.UserID {
+		// Not the caller's personal drive; the owner shown is its user, if any.
+		if d.OwnerID == "" {
+			owner = nil
+		} else if u, err := h.store.User(r.Context(), d.OwnerID); err != nil {
+			return err
+		} else {
+			owner = u
+		}
+	}
+	httpx.WriteJSON(w, http.StatusOK, h.driveJSON(d, owner))
 	return nil
 }
 
 func (h *Handler) driveJSON(d *gatehouse.Drive, owner *gatehouse.User) map[string]any {
-	return map[string]any{
-		"id": d.ID, "driveType": "personal", "name": "OneDrive", "createdDateTime": d.CreatedAt,
+	out := map[string]any{
+		"id": d.ID, "driveType": d.Type, "name": "OneDrive", "createdDateTime": d.CreatedAt,
 		"webUrl": h.cfg.BaseURL + "/files",
-		"owner":  map[string]any{"user": map[string]string{"id": owner.ID, "displayName": owner.DisplayName, "email": owner.Email}},
 		"root":   map[string]string{"id": d.RootID},
 	}
+	if owner != nil {
+		out["owner"] = map[string]any{"user": map[string]string{"id": owner.ID, "displayName": owner.DisplayName, "email": owner.Email}}
+	}
+	return out
 }
 
 func (h *Handler) getMyRoot(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, err := h.store.DriveByOwner(r.Context(), c.user.ID)
+	_, root, err := h.myDrive(r, c, gatehouse.ActRead)
 	if err != nil {
 		return err
 	}
-	return h.writeItem(w, r, d.ID, d.RootID)
+	httpx.WriteJSON(w, http.StatusOK, h.itemJSON(root))
+	return nil
 }
 
 func (h *Handler) getDriveRoot(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, err := h.drive(r, c, r.PathValue("d"))
+	_, root, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActRead)
 	if err != nil {
 		return err
 	}
-	return h.writeItem(w, r, d.ID, d.RootID)
-}
-
-func (h *Handler) writeItem(w http.ResponseWriter, r *http.Request, driveID, id string) error {
-	it, err := h.store.Item(r.Context(), driveID, id)
-	if err != nil {
-		return err
-	}
-	httpx.WriteJSON(w, http.StatusOK, h.itemJSON(it))
+	httpx.WriteJSON(w, http.StatusOK, h.itemJSON(root))
 	return nil
 }
 
 func (h *Handler) getItem(w http.ResponseWriter, r *http.Request, c *caller) error {
-	it, err := h.item(r, c)
+	it, err := h.item(r, c, gatehouse.ActRead)
 	if err != nil {
 		return err
 	}
 	if !it.IsFolder {
-		if err := h.store.RecordAccess(r.Context(), c.actor, gatehouse.OpFileAccessed, it); err != nil {
+		if err := h.store.RecordAccess(r.Context(), c.Actor, gatehouse.OpFileAccessed, it); err != nil {
 			return err
 		}
 	}
@@ -167,7 +204,7 @@ func (h *Handler) getItem(w http.ResponseWriter, r *http.Request, c *caller) err
 }
 
 func (h *Handler) listMyRootChildren(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, err := h.store.DriveByOwner(r.Context(), c.user.ID)
+	d, _, err := h.myDrive(r, c, gatehouse.ActRead)
 	if err != nil {
 		return err
 	}
@@ -175,7 +212,7 @@ func (h *Handler) listMyRootChildren(w http.ResponseWriter, r *http.Request, c *
 }
 
 func (h *Handler) listChildren(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, err := h.drive(r, c, r.PathValue("d"))
+	d, _, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActRead)
 	if err != nil {
 		return err
 	}
@@ -232,7 +269,7 @@ func decodeToken(s string, v any) error {
 }
 
 func (h *Handler) createFolder(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, err := h.drive(r, c, r.PathValue("d"))
+	d, _, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActWrite)
 	if err != nil {
 		return err
 	}
@@ -250,7 +287,7 @@ func (h *Handler) createFolder(w http.ResponseWriter, r *http.Request, c *caller
 	if body.Conflict != "" && body.Conflict != "fail" {
 		return gatehouse.Errorf(gatehouse.EINVALID, "Only the conflict behavior \"fail\" is supported.")
 	}
-	it, err := h.store.CreateFolder(r.Context(), c.actor, d.ID, r.PathValue("i"), body.Name)
+	it, err := h.store.CreateFolder(r.Context(), c.Actor, d.ID, r.PathValue("i"), body.Name)
 	if err != nil {
 		return err
 	}
@@ -261,7 +298,7 @@ func (h *Handler) createFolder(w http.ResponseWriter, r *http.Request, c *caller
 // upload handles PUT …/items/{parent}:/{name}:/content (create or replace by
 // name) and PUT …/items/{id}/content (replace by id).
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, err := h.drive(r, c, r.PathValue("d"))
+	d, _, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActWrite)
 	if err != nil {
 		return err
 	}
@@ -269,13 +306,13 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, c *caller) erro
 	var upload func(body io.Reader) (*gatehouse.Item, bool, error)
 	if p, tail, ok := strings.Cut(rest, ":/"); ok && strings.HasSuffix(tail, ":/content") {
 		upload = func(body io.Reader) (*gatehouse.Item, bool, error) {
-			return h.store.PutFile(r.Context(), c.actor, d.ID, p, strings.TrimSuffix(tail, ":/content"), body, h.cfg.MaxUpload)
+			return h.store.PutFile(r.Context(), c.Actor, d.ID, p, strings.TrimSuffix(tail, ":/content"), body, h.cfg.MaxUpload)
 		}
 	} else if id, ok := strings.CutSuffix(rest, "/content"); ok && !strings.Contains(id, "/") {
 		// By id, the upload lands on that file even if it is renamed or
 		// moved while the content arrives.
 		upload = func(body io.Reader) (*gatehouse.Item, bool, error) {
-			it, err := h.store.ReplaceFile(r.Context(), c.actor, d.ID, id, body, h.cfg.MaxUpload)
+			it, err := h.store.ReplaceFile(r.Context(), c.Actor, d.ID, id, body, h.cfg.MaxUpload)
 			return it, false, err
 		}
 	} else {
@@ -296,16 +333,8 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, c *caller) erro
 	return nil
 }
 
-func (h *Handler) download(w http.ResponseWriter, r *http.Request, c *caller) error {
-	it, err := h.item(r, c)
-	if err != nil {
-		return err
-	}
-	return content.Serve(w, r, h.store, c.actor, it)
-}
-
 func (h *Handler) updateItem(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, err := h.drive(r, c, r.PathValue("d"))
+	d, _, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActWrite)
 	if err != nil {
 		return err
 	}
@@ -330,7 +359,7 @@ func (h *Handler) updateItem(w http.ResponseWriter, r *http.Request, c *caller) 
 	if up.Name == nil && up.ParentID == nil {
 		return gatehouse.Errorf(gatehouse.EINVALID, "Send a new name and/or parentReference.id.")
 	}
-	it, err := h.store.UpdateItem(r.Context(), c.actor, d.ID, r.PathValue("i"), up)
+	it, err := h.store.UpdateItem(r.Context(), c.Actor, d.ID, r.PathValue("i"), up)
 	if err != nil {
 		return err
 	}
@@ -339,11 +368,11 @@ func (h *Handler) updateItem(w http.ResponseWriter, r *http.Request, c *caller) 
 }
 
 func (h *Handler) deleteItem(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, err := h.drive(r, c, r.PathValue("d"))
+	d, _, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActDelete)
 	if err != nil {
 		return err
 	}
-	if err := h.store.DeleteItem(r.Context(), c.actor, d.ID, r.PathValue("i")); err != nil {
+	if err := h.store.DeleteItem(r.Context(), c.Actor, d.ID, r.PathValue("i")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -62,7 +62,7 @@ func parseExpiry(s *string) (time.Time, error) {
 }
 
 func (h *Handler) invite(w http.ResponseWriter, r *http.Request, c *caller) error {
-	it, err := h.item(r, c)
+	it, err := h.item(r, c, gatehouse.ActShare)
 	if err != nil {
 		return err
 	}
@@ -94,7 +94,7 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request, c *caller) erro
 		return err
 	}
 	send := body.SendInvitation == nil || *body.SendInvitation
-	l, _, err := h.store.Share(r.Context(), c.actor, store.ShareRequest{DriveID: it.DriveID, ItemID: it.ID, Role: role,
+	l, _, err := h.store.Share(r.Context(), c.Actor, store.ShareRequest{DriveID: it.DriveID, ItemID: it.ID, Role: role,
 		Emails: emailsOf(body.Recipients), Message: body.Message, ExpiresAt: exp, SendInvitation: send})
 	if err != nil {
 		return err
@@ -104,7 +104,7 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request, c *caller) erro
 }
 
 func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, c *caller) error {
-	it, err := h.item(r, c)
+	it, err := h.item(r, c, gatehouse.ActShare)
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err != nil {
 		return err
 	}
-	l, created, err := h.store.Share(r.Context(), c.actor, store.ShareRequest{DriveID: it.DriveID, ItemID: it.ID, Role: role,
+	l, created, err := h.store.Share(r.Context(), c.Actor, store.ShareRequest{DriveID: it.DriveID, ItemID: it.ID, Role: role,
 		Emails: emailsOf(body.Recipients), Message: body.Message, ExpiresAt: exp, SendInvitation: body.SendInvitation})
 	if err != nil {
 		return err
@@ -145,7 +145,7 @@ func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, c *caller) 
 }
 
 func (h *Handler) listPermissions(w http.ResponseWriter, r *http.Request, c *caller) error {
-	it, err := h.item(r, c)
+	it, err := h.item(r, c, gatehouse.ActManageAccess)
 	if err != nil {
 		return err
 	}
@@ -162,7 +162,7 @@ func (h *Handler) listPermissions(w http.ResponseWriter, r *http.Request, c *cal
 }
 
 func (h *Handler) getPermission(w http.ResponseWriter, r *http.Request, c *caller) error {
-	it, err := h.item(r, c)
+	it, err := h.item(r, c, gatehouse.ActManageAccess)
 	if err != nil {
 		return err
 	}
@@ -175,7 +175,7 @@ func (h *Handler) getPermission(w http.ResponseWriter, r *http.Request, c *calle
 }
 
 func (h *Handler) updatePermission(w http.ResponseWriter, r *http.Request, c *caller) error {
-	it, err := h.item(r, c)
+	it, err := h.item(r, c, gatehouse.ActManageAccess)
 	if err != nil {
 		return err
 	}
@@ -201,7 +201,7 @@ func (h *Handler) updatePermission(w http.ResponseWriter, r *http.Request, c *ca
 		}
 		up.ExpiresAt = &exp
 	}
-	l, err := h.store.UpdateLink(r.Context(), c.actor, it.DriveID, it.ID, r.PathValue("p"), up)
+	l, err := h.store.UpdateLink(r.Context(), c.Actor, it.DriveID, it.ID, r.PathValue("p"), up)
 	if err != nil {
 		return err
 	}
@@ -210,11 +210,11 @@ func (h *Handler) updatePermission(w http.ResponseWriter, r *http.Request, c *ca
 }
 
 func (h *Handler) deletePermission(w http.ResponseWriter, r *http.Request, c *caller) error {
-	it, err := h.item(r, c)
+	it, err := h.item(r, c, gatehouse.ActManageAccess)
 	if err != nil {
 		return err
 	}
-	if err := h.store.DeleteLink(r.Context(), c.actor, it.DriveID, it.ID, r.PathValue("p")); err != nil {
+	if err := h.store.DeleteLink(r.Context(), c.Actor, it.DriveID, it.ID, r.PathValue("p")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
@@ -222,7 +222,7 @@ func (h *Handler) deletePermission(w http.ResponseWriter, r *http.Request, c *ca
 }
 
 func (h *Handler) revokeGrants(w http.ResponseWriter, r *http.Request, c *caller) error {
-	it, err := h.item(r, c)
+	it, err := h.item(r, c, gatehouse.ActManageAccess)
 	if err != nil {
 		return err
 	}
@@ -232,7 +232,7 @@ func (h *Handler) revokeGrants(w http.ResponseWriter, r *http.Request, c *caller
 	if err := httpx.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	l, err := h.store.RevokeRecipients(r.Context(), c.actor, it.DriveID, it.ID, r.PathValue("p"), emailsOf(body.Grantees))
+	l, err := h.store.RevokeRecipients(r.Context(), c.Actor, it.DriveID, it.ID, r.PathValue("p"), emailsOf(body.Grantees))
 	if err != nil {
 		return err
 	}
@@ -246,16 +246,18 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request, c *caller) error
 	if err != nil {
 		return err
 	}
-	// Ownership first: another member's link answers exactly like an
-	// unknown one, expired or not.
-	d, err := h.store.Drive(r.Context(), l.DriveID)
-	if err != nil {
+	// Who may share the item first: a link the caller may not share answers
+	// exactly like an unknown one, expired or not.
+	_, f, err := h.store.ItemFacts(r.Context(), c.Principal, l.DriveID, l.ItemID)
+	if err == nil {
+		err = gatehouse.Authorize(c.Principal, gatehouse.ActShare, f)
+	}
+	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+		return gatehouse.Errorf(gatehouse.ENOTFOUND, "The sharing link was not found.")
+	} else if err != nil {
 		return err
 	}
-	if d.OwnerID != c.user.ID {
-		return gatehouse.Errorf(gatehouse.ENOTFOUND, "The sharing link was not found.")
-	}
-	if l.Expired(h.store.Now()) {
+	if l.Expired(f.Now) {
 		return gatehouse.Errorf(gatehouse.EGONE, "This link has expired; create a new one to share again.")
 	}
 	var body struct {
@@ -274,7 +276,7 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request, c *caller) error
 			return gatehouse.Errorf(gatehouse.EINVALID, "This link gives %q; grant the same role, or use invite for a %q link.", l.Role, role)
 		}
 	}
-	l, _, err = h.store.Share(r.Context(), c.actor, store.ShareRequest{DriveID: l.DriveID, ItemID: l.ItemID, Role: l.Role,
+	l, _, err = h.store.Share(r.Context(), c.Actor, store.ShareRequest{DriveID: l.DriveID, ItemID: l.ItemID, Role: l.Role,
 		Emails: emailsOf(body.Recipients), SendInvitation: true, ShareID: l.ShareID})
 	if err != nil {
 		return err

@@ -19,7 +19,10 @@ func userJSON(u *gatehouse.User) map[string]any {
 }
 
 func (h *Handler) getMe(w http.ResponseWriter, r *http.Request, c *caller) error {
-	httpx.WriteJSON(w, http.StatusOK, userJSON(c.user))
+	if err := gatehouse.AuthorizeDirectory(c.Principal, gatehouse.ActReadUsers, c.UserID); err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, userJSON(c.User))
 	return nil
 }
 
@@ -33,9 +36,9 @@ func (h *Handler) lookupUser(r *http.Request, key string) (*gatehouse.User, erro
 
 func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, c *caller) error {
 	key := r.PathValue("id")
-	if !c.user.IsAdmin && key != c.user.ID && !strings.EqualFold(key, c.user.Email) {
-		// Asked before any lookup, so the answer says nothing about who exists.
-		return gatehouse.Errorf(gatehouse.EFORBIDDEN, "Only administrators can read other users.")
+	// Asked before any lookup, so the answer says nothing about who exists.
+	if err := gatehouse.AuthorizeDirectory(c.Principal, gatehouse.ActReadUsers, key); err != nil {
+		return err
 	}
 	u, err := h.lookupUser(r, key)
 	if err != nil {
@@ -94,14 +97,14 @@ func (h *Handler) createUser(w http.ResponseWriter, r *http.Request, c *caller) 
 	if body.PasswordProfile == nil {
 		return gatehouse.Errorf(gatehouse.EINVALID, "A passwordProfile with a password is required.")
 	}
-	u, err := h.store.CreateUser(r.Context(), c.actor, store.NewUser{Email: email, DisplayName: body.DisplayName,
+	u, err := h.store.CreateUser(r.Context(), c.Actor, store.NewUser{Email: email, DisplayName: body.DisplayName,
 		Password: body.PasswordProfile.Password, IsAdmin: body.IsAdmin})
 	if err != nil {
 		return err
 	}
 	if body.AccountEnabled != nil && !*body.AccountEnabled {
 		disabled := true
-		if u, err = h.store.UpdateUser(r.Context(), c.actor, u.ID, store.UserUpdate{Disabled: &disabled}); err != nil {
+		if u, err = h.store.UpdateUser(r.Context(), c.Actor, u.ID, store.UserUpdate{Disabled: &disabled}); err != nil {
 			return err
 		}
 	}
@@ -132,7 +135,7 @@ func (h *Handler) updateUser(w http.ResponseWriter, r *http.Request, c *caller) 
 	if body.PasswordProfile != nil {
 		up.Password = &body.PasswordProfile.Password
 	}
-	if _, err := h.store.UpdateUser(r.Context(), c.actor, u.ID, up); err != nil {
+	if _, err := h.store.UpdateUser(r.Context(), c.Actor, u.ID, up); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent) // as Graph answers a PATCH of a user
@@ -144,7 +147,7 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err != nil {
 		return err
 	}
-	if err := h.store.DeleteUser(r.Context(), c.actor, u.ID); err != nil {
+	if err := h.store.DeleteUser(r.Context(), c.Actor, u.ID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
