@@ -68,9 +68,9 @@ func (h *Handler) itemJSON(it *gatehouse.Item) driveItem {
 	}
 	if it.ParentID == "" {
 		d.Root = &struct{}{}
-		d.ParentReference = &itemReference{DriveID: it.DriveID, DriveType: "personal"}
+		d.ParentReference = &itemReference{DriveID: it.DriveID, DriveType: gatehouse.DriveTypePersonal}
 	} else {
-		d.ParentReference = &itemReference{DriveID: it.DriveID, DriveType: "personal", ID: it.ParentID, Path: "/drive/root:" + it.ParentPath}
+		d.ParentReference = &itemReference{DriveID: it.DriveID, DriveType: gatehouse.DriveTypePersonal, ID: it.ParentID, Path: "/drive/root:" + it.ParentPath}
 	}
 	if it.IsFolder {
 		d.Folder = &folderFacet{ChildCount: it.ChildCount}
