@@ -35,6 +35,9 @@ func New(s *store.Store) *Resolver { return &Resolver{store: s} }
 type Caller struct {
 	gatehouse.Actor
 	User *gatehouse.User // members and guests; nil otherwise
+	// Session is the secret of the session cookie the caller was resolved
+	// from, if any: what is recorded once per session is keyed by it.
+	Session string
 }
 
 // origin is the request's facts, before the credential's.
@@ -67,7 +70,7 @@ func (res *Resolver) Resolve(r *http.Request, accept Credentials) (*Caller, erro
 			if err != nil {
 				return c, err
 			}
-			c.Principal, c.User, c.Auth = gatehouse.UserPrincipal(u), u, gatehouse.AuthPassword
+			c.Principal, c.User, c.Auth, c.Session = gatehouse.UserPrincipal(u), u, gatehouse.AuthPassword, ck.Value
 			return c, nil
 		}
 	}
@@ -77,7 +80,7 @@ func (res *Resolver) Resolve(r *http.Request, accept Credentials) (*Caller, erro
 			if err != nil {
 				return c, err
 			}
-			c.Principal, c.Auth = gatehouse.RecipientPrincipal(email), gatehouse.AuthPasscode
+			c.Principal, c.Auth, c.Session = gatehouse.RecipientPrincipal(email), gatehouse.AuthPasscode, ck.Value
 			return c, nil
 		}
 	}
@@ -132,7 +135,7 @@ func (res *Resolver) ResolveLink(r *http.Request, token string) (*Caller, *gateh
 	if ck, err := r.Cookie(httpx.SessionCookie); err == nil && ck.Value != "" {
 		if u, err := res.store.UserBySession(ctx, ck.Value); err == nil {
 			c := &Caller{Actor: gatehouse.Actor{Principal: gatehouse.UserPrincipal(u), Origin: origin(r)}, User: u}
-			c.Auth = gatehouse.AuthPassword
+			c.Auth, c.Session = gatehouse.AuthPassword, ck.Value
 			l, f, err := res.store.UserLink(ctx, token, c.Principal)
 			if err != nil {
 				return c, nil, f, err
@@ -161,7 +164,7 @@ func (res *Resolver) ResolveLink(r *http.Request, token string) (*Caller, *gateh
 		return signedIn, l, signedInFacts, nil
 	}
 	if p.Kind != gatehouse.Anonymous {
-		c.Auth = gatehouse.AuthPasscode
+		c.Auth, c.Session = gatehouse.AuthPasscode, secret
 	}
 	return c, l, f, nil
 }
