@@ -12,7 +12,7 @@ import (
 
 // home sends people to their files, or to sign in first.
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
-	if _, err := h.sessionUser(r); err != nil {
+	if _, err := h.signedIn(r); err != nil {
 		redirect(w, r, "/login")
 		return
 	}
@@ -42,7 +42,7 @@ func safeNext(next string) string {
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	next := safeNext(r.URL.Query().Get("next"))
-	if _, err := h.sessionUser(r); err == nil {
+	if _, err := h.signedIn(r); err == nil {
 		redirect(w, r, next)
 		return
 	}

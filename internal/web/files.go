@@ -29,10 +29,28 @@ type folderData struct {
 	NewName   string // the new-folder field, kept after an error
 }
 
-// ownDrive returns the signed-in user's personal drive. Only its items are
-// reachable from the UI; any other id is not found.
-func (h *Handler) ownDrive(r *http.Request) (*gatehouse.Drive, error) {
-	return h.store.DriveByOwner(r.Context(), userFrom(r).ID)
+// item loads the item of the path (the root of the user's drive without
+// one) with the facts of the access decision, and asks the decision whether
+// the signed-in user may take act on it. The UI's addresses name items of
+// the user's own personal drive: an id of any other drive is not found.
+func (h *Handler) item(r *http.Request, act gatehouse.Action) (*gatehouse.Drive, *gatehouse.Item, error) {
+	c := callerFrom(r)
+	d, err := h.store.DriveByOwner(r.Context(), c.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	id := r.PathValue("id")
+	if id == "" {
+		id = d.RootID
+	}
+	it, f, err := h.store.ItemFacts(r.Context(), c.Principal, d.ID, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := gatehouse.Authorize(c.Principal, act, f); err != nil {
+		return nil, nil, err
+	}
+	return d, it, nil
 }
 
 // folderURL is the page of a folder; the root is /files.
@@ -45,12 +63,12 @@ func folderURL(d *gatehouse.Drive, id string) string {
 
 // folder shows a folder of the user's drive: /files is the root.
 func (h *Handler) folder(w http.ResponseWriter, r *http.Request) {
-	d, err := h.ownDrive(r)
+	d, it, err := h.item(r, gatehouse.ActRead)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.showFolder(w, r, d, r.PathValue("id"), http.StatusOK, "")
+	h.showFolder(w, r, d, it.ID, http.StatusOK, "")
 }
 
 // showFolder renders a folder with an optional error, the answer to a GET
@@ -130,12 +148,12 @@ func (h *Handler) formFailed(w http.ResponseWriter, r *http.Request, d *gatehous
 }
 
 func (h *Handler) createFolder(w http.ResponseWriter, r *http.Request) {
-	d, err := h.ownDrive(r)
+	d, parent, err := h.item(r, gatehouse.ActWrite)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	id := r.PathValue("id")
+	id := parent.ID
 	it, err := h.store.CreateFolder(r.Context(), actor(r), d.ID, id, strings.TrimSpace(r.PostFormValue("name")))
 	if err != nil {
 		h.formFailed(w, r, d, id, err)
@@ -157,26 +175,21 @@ const uploadSlack = 1 << 20
 // application/json; it gets JSON with the address to go to instead of a
 // redirect, so that the flash message survives until that page.
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
-	wantJSON := strings.Contains(r.Header.Get("Accept"), "application/json")
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload+uploadSlack)
 	mr, ok := streamCSRF(r)
 	if !ok {
-		h.forbiddenForm(w, r)
+		h.fail(w, r, formExpired(r))
 		return
 	}
-	d, derr := h.ownDrive(r)
-	if derr != nil {
-		h.fail(w, r, derr)
-		return
-	}
-	id := r.PathValue("id")
-	if f, ferr := h.store.Item(r.Context(), d.ID, id); ferr != nil {
+	d, f, ferr := h.item(r, gatehouse.ActWrite)
+	if ferr != nil {
 		h.fail(w, r, ferr)
 		return
 	} else if !f.IsFolder {
 		h.fail(w, r, gatehouse.Errorf(gatehouse.EINVALID, "%q is a file, not a folder.", f.Name))
 		return
 	}
+	id := f.ID
 	var names []string
 	var storeErr error
 	var err error
@@ -197,16 +210,15 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 	}
 	err = uploadOutcome(r, err, storeErr, names, h.cfg.MaxUpload, "Choose one or more files to upload.")
 	if err != nil {
-		if wantJSON {
-			httpx.LogError(r, err)
-			httpx.WriteJSON(w, httpx.Status(gatehouse.ErrorCode(err)), map[string]string{"error": gatehouse.ErrorMessage(err)})
+		if wantsJSON(r) {
+			h.fail(w, r, err)
 			return
 		}
 		h.formFailed(w, r, d, id, err)
 		return
 	}
 	setFlash(w, r, uploadedMessage(names))
-	if wantJSON {
+	if wantsJSON(r) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"location": folderURL(d, id)})
 		return
 	}
@@ -223,18 +235,8 @@ func uploadedMessage(names []string) string {
 	return fmt.Sprintf("Uploaded %d files.", len(names))
 }
 
-// ownItem loads an item of the user's drive from the path.
-func (h *Handler) ownItem(r *http.Request) (*gatehouse.Drive, *gatehouse.Item, error) {
-	d, err := h.ownDrive(r)
-	if err != nil {
-		return nil, nil, err
-	}
-	it, err := h.store.Item(r.Context(), d.ID, r.PathValue("id"))
-	return d, it, err
-}
-
 func (h *Handler) rename(w http.ResponseWriter, r *http.Request) {
-	d, it, err := h.ownItem(r)
+	d, it, err := h.item(r, gatehouse.ActWrite)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -251,7 +253,7 @@ func (h *Handler) rename(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) deleteItem(w http.ResponseWriter, r *http.Request) {
-	d, it, err := h.ownItem(r)
+	d, it, err := h.item(r, gatehouse.ActDelete)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -266,7 +268,7 @@ func (h *Handler) deleteItem(w http.ResponseWriter, r *http.Request) {
 
 // download sends a file as an attachment, after recording the download.
 func (h *Handler) download(w http.ResponseWriter, r *http.Request) {
-	_, it, err := h.ownItem(r)
+	_, it, err := h.item(r, gatehouse.ActDownload)
 	if err != nil {
 		h.fail(w, r, err)
 		return

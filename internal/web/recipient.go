@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gatehouse"
+	"gatehouse/internal/authn"
 	"gatehouse/internal/httpx"
 )
 
@@ -27,115 +28,48 @@ func jsonBody(r *http.Request) bool {
 	return mt == "application/json"
 }
 
-// access is who opens a link, once linkAccess has let them in.
-type access struct {
-	actor   gatehouse.Actor
-	user    *gatehouse.User // the signed-in member or guest; nil for a recipient session
-	session string          // the secret of the session cookie that let the caller in
-}
-
-// linkAccess resolves the link of the path and checks, on every request,
-// that the caller may open it: a signed-in user who is a recipient or owns
-// the drive, or a recipient session whose address is still on this link.
-// It returns the link's ENOTFOUND or EGONE, EUNAUTHORIZED without any
-// session, and EFORBIDDEN with a session that is not for this link.
-func (h *Handler) linkAccess(r *http.Request) (*gatehouse.Link, *access, error) {
-	ctx := r.Context()
-	secret := ""
-	if c, err := r.Cookie(RecipientCookie); err == nil {
-		secret = c.Value
-	}
-	// The link, the recipient session and its place on the link, at once.
-	l, email, onLink, err := h.store.LinkForRecipient(ctx, r.PathValue("token"), secret)
+// linkAccess resolves the caller and the link of the path, and asks the
+// access decision, on every request, whether the caller may open the link:
+// the link's ENOTFOUND or EGONE, EUNAUTHORIZED without any session, and
+// EFORBIDDEN with a session that is not for this link. The facts returned
+// are the shared item's, for linkedItem.
+func (h *Handler) linkAccess(r *http.Request) (*gatehouse.Link, *authn.Caller, gatehouse.ItemFacts, error) {
+	c, l, f, err := h.authn.ResolveLink(r, r.PathValue("token"))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, f, err
 	}
-	ip, ua := httpx.ClientIP(r), r.UserAgent()
-	hadSession := false
-	var a *access
-	if u, err := h.sessionUser(r); err == nil {
-		hadSession = true
-		ok, err := h.store.IsRecipient(ctx, l.ID, u.Email)
-		if err != nil {
-			return l, nil, err
+	if err := gatehouse.Authorize(c.Principal, gatehouse.ActRead, f); err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
+			err = gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "Verify your email address to open this link.")
 		}
-		if !ok {
-			d, err := h.store.DriveByOwner(ctx, u.ID)
-			if err != nil && gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
-				return l, nil, err
-			}
-			ok = d != nil && d.ID == l.DriveID
-		}
-		if ok {
-			actor := gatehouse.UserActor(u, ip, ua)
-			actor.ShareID = l.ShareID
-			c, _ := r.Cookie(httpx.SessionCookie)
-			a = &access{actor: actor, user: u, session: c.Value}
-		}
-	} else if gatehouse.ErrorCode(err) != gatehouse.EUNAUTHORIZED {
-		return l, nil, err
+		return l, c, f, err
 	}
-	if a == nil && email != "" {
-		hadSession = true
-		if onLink {
-			a = &access{actor: gatehouse.Actor{Principal: gatehouse.RecipientPrincipal(email), Origin: gatehouse.Origin{ClientIP: ip, UserAgent: ua, ShareID: l.ShareID, Auth: gatehouse.AuthPasscode}}, session: secret}
+	// The first use of the link in this session is recorded, whatever the
+	// route; a HEAD reads nothing and records nothing.
+	if r.Method != http.MethodHead {
+		if err := h.store.RecordLinkUse(r.Context(), c.Actor, l, c.Session); err != nil {
+			return l, c, f, err
 		}
 	}
-	if a != nil {
-		// The first use of the link in this session is recorded, whatever
-		// the route; a HEAD reads nothing and records nothing.
-		if r.Method != http.MethodHead {
-			if err := h.store.RecordLinkUse(ctx, a.actor, l, a.session); err != nil {
-				return l, nil, err
-			}
-		}
-		return l, a, nil
-	}
-	if hadSession {
-		return l, nil, gatehouse.Errorf(gatehouse.EFORBIDDEN,
-			"The address you verified does not have access to this link. Ask the person who shared it, or verify another address.")
-	}
-	return l, nil, gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "Verify your email address to open this link.")
+	return l, c, f, nil
 }
 
-type recipientErrorData struct {
-	base
-	Heading string
-	Message string
-	Back    string // the link's landing page, when verifying again can help
-}
-
-// linkFail answers a recipient route's error as JSON or as a page. The
-// link's own state gets fixed wording that says nothing about the item.
-func (h *Handler) linkFail(w http.ResponseWriter, r *http.Request, err error) {
-	code := gatehouse.ErrorCode(err)
-	if wantsJSON(r) {
-		httpx.Error(w, r, err)
-		return
+// linkedItem loads an item of the link's drive with its facts and asks the
+// decision whether the caller may take act on it: outside the share it is
+// not found. Ids that could name a path rather than an item are not found
+// outright.
+func (h *Handler) linkedItem(r *http.Request, l *gatehouse.Link, c *authn.Caller, f gatehouse.ItemFacts, id string, act gatehouse.Action) (*gatehouse.Item, error) {
+	if strings.ContainsAny(id, "/\\") || strings.Contains(id, "..") {
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "The item was not found.")
 	}
-	httpx.LogError(r, err)
-	d := &recipientErrorData{base: h.base(w, r, "Gatehouse"), Message: gatehouse.ErrorMessage(err)}
-	switch code {
-	case gatehouse.ENOTFOUND:
-		d.Heading = "Not found"
-		if strings.HasPrefix(r.URL.Path, "/s/") && r.PathValue("id") == "" {
-			d.Message = "This link does not work. It may have been deleted, or the address is incomplete."
-		}
-	case gatehouse.EGONE:
-		d.Heading, d.Message = "This link has expired", "Ask the person who shared it for a new one."
-	case gatehouse.EUNAUTHORIZED:
-		d.Heading = "Verify your email address"
-		d.Back = "/s/" + url.PathEscape(r.PathValue("token"))
-	case gatehouse.EFORBIDDEN:
-		d.Heading = "You don't have access"
-		d.Back = "/s/" + url.PathEscape(r.PathValue("token"))
-	case gatehouse.EINVALID:
-		d.Heading = "That did not work"
-	default:
-		d.Heading = "Something went wrong"
+	it, f, err := h.store.LinkedItem(r.Context(), l, f, id)
+	if err != nil {
+		return nil, err
 	}
-	d.Title = d.Heading
-	h.render(w, r, httpx.Status(code), "recipient_error", d)
+	if err := gatehouse.Authorize(c.Principal, act, f); err != nil {
+		return nil, err
+	}
+	return it, nil
 }
 
 // recipientData is the landing page and the code form.
@@ -170,18 +104,18 @@ func (h *Handler) readRecipientInput(w http.ResponseWriter, r *http.Request) (re
 	var in recipientInput
 	if jsonBody(r) {
 		if err := httpx.DecodeJSON(w, r, &in); err != nil {
-			httpx.Error(w, r, err)
+			h.fail(w, r, err)
 			return in, false
 		}
 		return in, true
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
 	if !httpx.CheckCSRF(r) {
+		err := errFormExpired
 		if wantsJSON(r) {
-			httpx.Error(w, r, gatehouse.Errorf(gatehouse.EFORBIDDEN, "The form is missing its CSRF token; reload the page and try again."))
-			return in, false
+			err = gatehouse.Errorf(gatehouse.EFORBIDDEN, "The form is missing its CSRF token; reload the page and try again.")
 		}
-		h.forbiddenForm(w, r)
+		h.fail(w, r, err)
 		return in, false
 	}
 	in.Email, in.Code = r.PostFormValue("email"), r.PostFormValue("code")
@@ -195,7 +129,7 @@ func (h *Handler) readRecipientInput(w http.ResponseWriter, r *http.Request) (re
 // session for an address that is not (or no longer) on the link it is the
 // same form with 403, so a removed recipient sees at once that access ended.
 func (h *Handler) recipientHome(w http.ResponseWriter, r *http.Request) {
-	l, a, err := h.linkAccess(r)
+	l, c, f, err := h.linkAccess(r)
 	if code := gatehouse.ErrorCode(err); code == gatehouse.EUNAUTHORIZED || code == gatehouse.EFORBIDDEN {
 		status := http.StatusOK
 		if code == gatehouse.EFORBIDDEN {
@@ -210,22 +144,22 @@ func (h *Handler) recipientHome(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, status, "recipient", d)
 		return
 	} else if err != nil {
-		h.linkFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
-	it, err := h.store.LinkItem(r.Context(), l, l.ItemID)
+	it, err := h.linkedItem(r, l, c, f, l.ItemID, gatehouse.ActRead)
 	if err != nil {
-		h.linkFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	// SecureLinkUsed was recorded once for the session by linkAccess.
 	if !it.IsFolder && r.Method != http.MethodHead {
-		if err := h.store.RecordAccess(r.Context(), a.actor, gatehouse.OpFileAccessed, it); err != nil {
-			h.linkFail(w, r, err)
+		if err := h.store.RecordAccess(r.Context(), c.Actor, gatehouse.OpFileAccessed, it); err != nil {
+			h.fail(w, r, err)
 			return
 		}
 	}
-	h.showShared(w, r, l, a, it)
+	h.showShared(w, r, l, c, it)
 }
 
 // recipientPasscode is POST /s/{token}/passcode. Whether the address is on
@@ -237,13 +171,13 @@ func (h *Handler) recipientPasscode(w http.ResponseWriter, r *http.Request) {
 	}
 	token := r.PathValue("token")
 	if _, err := h.store.LinkByToken(r.Context(), token); err != nil {
-		h.linkFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	email, err := gatehouse.NormalizeEmail(in.Email)
 	if err != nil {
 		if wantsJSON(r) {
-			httpx.Error(w, r, err)
+			h.fail(w, r, err)
 			return
 		}
 		h.recipientPage(w, r, http.StatusBadRequest, "email", strings.TrimSpace(in.Email), gatehouse.ErrorMessage(err))
@@ -267,7 +201,7 @@ func (h *Handler) recipientPasscode(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(time.Until(floor))
 	}
 	if err != nil {
-		h.linkFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	if wantsJSON(r) {
@@ -292,7 +226,7 @@ func (h *Handler) recipientVerify(w http.ResponseWriter, r *http.Request) {
 	sess, err := h.store.VerifyPasscode(r.Context(), token, in.Email, in.Code, in.Remember, h.cfg.ReauthDays, httpx.ClientIP(r), r.UserAgent())
 	if err != nil {
 		if gatehouse.ErrorCode(err) != gatehouse.EINVALID || wantsJSON(r) {
-			h.linkFail(w, r, err)
+			h.fail(w, r, err)
 			return
 		}
 		h.recipientPage(w, r, http.StatusBadRequest, "code", strings.ToLower(strings.TrimSpace(in.Email)), gatehouse.ErrorMessage(err))
@@ -315,7 +249,7 @@ func (h *Handler) recipientVerify(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) recipientSignout(w http.ResponseWriter, r *http.Request) {
 	if c, err := r.Cookie(RecipientCookie); err == nil && c.Value != "" {
 		if err := h.store.EndRecipientSession(r.Context(), c.Value); err != nil {
-			h.linkFail(w, r, err)
+			h.fail(w, r, err)
 			return
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"gatehouse"
+	"gatehouse/internal/authn"
 	"gatehouse/internal/content"
 	"gatehouse/internal/httpx"
 	"gatehouse/internal/store"
@@ -99,14 +100,14 @@ func (h *Handler) sharedChildren(r *http.Request, l *gatehouse.Link, it *gatehou
 
 // showShared answers with a shared item: JSON, or its page with the
 // listing of a folder and the upload form of an edit link.
-func (h *Handler) showShared(w http.ResponseWriter, r *http.Request, l *gatehouse.Link, a *access, it *gatehouse.Item) {
+func (h *Handler) showShared(w http.ResponseWriter, r *http.Request, l *gatehouse.Link, c *authn.Caller, it *gatehouse.Item) {
 	token := r.PathValue("token")
 	var children []*gatehouse.Item
 	var more string
 	if it.IsFolder {
 		var err error
 		if children, more, err = h.sharedChildren(r, l, it); err != nil {
-			h.linkFail(w, r, err)
+			h.fail(w, r, err)
 			return
 		}
 	}
@@ -123,9 +124,9 @@ func (h *Handler) showShared(w http.ResponseWriter, r *http.Request, l *gatehous
 	}
 	d := &sharedData{base: h.base(w, r, it.Name), Token: token, Item: it, Children: children,
 		CanUpload: l.Role == gatehouse.RoleWrite && (it.IsFolder || it.ID == l.ItemID), MaxUpload: h.cfg.MaxUpload}
-	d.User = a.user
-	if a.user == nil {
-		d.Recipient = a.actor.Email
+	d.User = c.User
+	if c.User == nil {
+		d.Recipient = c.Email
 	} else {
 		d.Section = "files"
 	}
@@ -136,7 +137,7 @@ func (h *Handler) showShared(w http.ResponseWriter, r *http.Request, l *gatehous
 		foldersFirst(d.Children)
 		crumbs, err := h.store.Breadcrumbs(r.Context(), l.DriveID, it.ID)
 		if err != nil {
-			h.linkFail(w, r, err)
+			h.fail(w, r, err)
 			return
 		}
 		// Only the part inside the share: what lies above is not theirs to see.
@@ -162,61 +163,59 @@ func sharedList(items []*gatehouse.Item) []sharedItem {
 	return out
 }
 
-// linkItem checks access and loads the item of the path inside the share.
-// Ids that could name a path rather than an item are not found outright.
-func (h *Handler) linkItem(r *http.Request) (*gatehouse.Link, *access, *gatehouse.Item, error) {
-	l, a, err := h.linkAccess(r)
+// linkItem checks access to the link and loads the item of the path inside
+// the share, asking the decision whether the caller may take act on it.
+func (h *Handler) linkItem(r *http.Request, act gatehouse.Action) (*gatehouse.Link, *authn.Caller, *gatehouse.Item, error) {
+	l, c, f, err := h.linkAccess(r)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	id := r.PathValue("id")
 	if id == "" {
 		id = l.ItemID
-	} else if strings.ContainsAny(id, "/\\") || strings.Contains(id, "..") {
-		return nil, nil, nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "The item was not found.")
 	}
-	it, err := h.store.LinkItem(r.Context(), l, id)
+	it, err := h.linkedItem(r, l, c, f, id, act)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	return l, a, it, nil
+	return l, c, it, nil
 }
 
 // sharedItemPage is GET /s/{token}/items/{id}.
 func (h *Handler) sharedItemPage(w http.ResponseWriter, r *http.Request) {
-	l, a, it, err := h.linkItem(r)
+	l, c, it, err := h.linkItem(r, gatehouse.ActRead)
 	if err != nil {
-		h.linkFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	if !it.IsFolder && r.Method != http.MethodHead {
-		if err := h.store.RecordAccess(r.Context(), a.actor, gatehouse.OpFileAccessed, it); err != nil {
-			h.linkFail(w, r, err)
+		if err := h.store.RecordAccess(r.Context(), c.Actor, gatehouse.OpFileAccessed, it); err != nil {
+			h.fail(w, r, err)
 			return
 		}
 	}
-	h.showShared(w, r, l, a, it)
+	h.showShared(w, r, l, c, it)
 }
 
 // sharedItemChildren is GET /s/{token}/items/{id}/children: Graph's
 // {"value": [...]} as JSON, the folder's page otherwise.
 func (h *Handler) sharedItemChildren(w http.ResponseWriter, r *http.Request) {
-	l, a, it, err := h.linkItem(r)
+	l, c, it, err := h.linkItem(r, gatehouse.ActRead)
 	if err != nil {
-		h.linkFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	if !it.IsFolder {
-		h.linkFail(w, r, gatehouse.Errorf(gatehouse.EINVALID, "“%s” is a file, not a folder.", it.Name))
+		h.fail(w, r, gatehouse.Errorf(gatehouse.EINVALID, "“%s” is a file, not a folder.", it.Name))
 		return
 	}
 	if !wantsJSON(r) {
-		h.showShared(w, r, l, a, it)
+		h.showShared(w, r, l, c, it)
 		return
 	}
 	children, more, err := h.sharedChildren(r, l, it)
 	if err != nil {
-		h.linkFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
 	out := map[string]any{"value": sharedList(children)}
@@ -229,13 +228,13 @@ func (h *Handler) sharedItemChildren(w http.ResponseWriter, r *http.Request) {
 // sharedContent is GET /s/{token}/content and /s/{token}/items/{id}/content:
 // the file as an attachment, recorded before it is sent.
 func (h *Handler) sharedContent(w http.ResponseWriter, r *http.Request) {
-	_, a, it, err := h.linkItem(r)
+	_, c, it, err := h.linkItem(r, gatehouse.ActDownload)
 	if err != nil {
-		h.linkFail(w, r, err)
+		h.fail(w, r, err)
 		return
 	}
-	if err := content.Serve(w, r, h.store, a.actor, it); err != nil {
-		h.linkFail(w, r, err)
+	if err := content.Serve(w, r, h.store, c.Actor, it); err != nil {
+		h.fail(w, r, err)
 	}
 }
 
@@ -243,50 +242,43 @@ func (h *Handler) sharedContent(w http.ResponseWriter, r *http.Request) {
 // folder of the share (the form's parent, which precedes the files, or the
 // shared folder), or replace the shared file of a file link.
 func (h *Handler) sharedUpload(w http.ResponseWriter, r *http.Request) {
-	uploadFail := func(err error) {
-		if wantsJSON(r) {
-			httpx.LogError(r, err)
-			httpx.WriteJSON(w, httpx.Status(gatehouse.ErrorCode(err)), map[string]string{"error": gatehouse.ErrorMessage(err)})
-			return
-		}
-		h.linkFail(w, r, err)
-	}
-	l, a, err := h.linkAccess(r)
+	l, c, f, err := h.linkAccess(r)
 	if err != nil {
-		uploadFail(err)
+		h.fail(w, r, err)
 		return
 	}
-	if l.Role != gatehouse.RoleWrite {
-		uploadFail(gatehouse.Errorf(gatehouse.EFORBIDDEN, "This link lets you view and download only."))
+	// Asked before the body is read; the store asks again at the commit.
+	if err := gatehouse.Authorize(c.Principal, gatehouse.ActWrite, f); err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN {
+			// The caller may read (linkAccess): it is the link's role.
+			err = gatehouse.Errorf(gatehouse.EFORBIDDEN, "This link lets you view and download only.")
+		}
+		h.fail(w, r, err)
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, h.cfg.MaxUpload+uploadSlack)
 	mr, ok := streamCSRF(r)
 	if !ok {
-		if wantsJSON(r) {
-			uploadFail(gatehouse.Errorf(gatehouse.EFORBIDDEN, "The page has expired. Reload it and try again."))
-			return
-		}
-		h.forbiddenForm(w, r)
+		h.fail(w, r, formExpired(r))
 		return
 	}
 	ctx := r.Context()
-	shared, err := h.store.LinkItem(ctx, l, l.ItemID)
+	shared, err := h.linkedItem(r, l, c, f, l.ItemID, gatehouse.ActWrite)
 	if err != nil {
-		uploadFail(err)
+		h.fail(w, r, err)
 		return
 	}
 	folder := shared
 	if id := r.URL.Query().Get("parent"); id != "" && shared.IsFolder {
-		if folder, err = h.sharedFolder(r, l, id); err != nil {
-			uploadFail(err)
+		if folder, err = h.sharedFolder(r, l, c, f, id); err != nil {
+			h.fail(w, r, err)
 			return
 		}
 	}
 	var names []string
 	var storeErr error
 	put := func(parentID, name string, p io.Reader) {
-		it, _, perr := h.store.PutFileThroughLink(ctx, a.actor, l, parentID, name, p, h.cfg.MaxUpload)
+		it, _, perr := h.store.PutFileThroughLink(ctx, c.Actor, l, parentID, name, p, h.cfg.MaxUpload)
 		if perr != nil {
 			storeErr = perr
 			return
@@ -301,7 +293,7 @@ func (h *Handler) sharedUpload(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case p.FormName() == "parent" && shared.IsFolder && len(names) == 0:
 			if id, _ := io.ReadAll(io.LimitReader(p, 256)); len(id) > 0 {
-				folder, storeErr = h.sharedFolder(r, l, string(id))
+				folder, storeErr = h.sharedFolder(r, l, c, f, string(id))
 			}
 		case p.FormName() != "file" || p.FileName() == "":
 			// the CSRF field again, or an empty file input
@@ -315,7 +307,7 @@ func (h *Handler) sharedUpload(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err = uploadOutcome(r, err, storeErr, names, h.cfg.MaxUpload, "Choose a file to upload."); err != nil {
-		uploadFail(err)
+		h.fail(w, r, err)
 		return
 	}
 	setFlash(w, r, uploadedMessage(names))
@@ -327,12 +319,13 @@ func (h *Handler) sharedUpload(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, back)
 }
 
-// sharedFolder returns a folder inside the share, for uploads.
-func (h *Handler) sharedFolder(r *http.Request, l *gatehouse.Link, id string) (*gatehouse.Item, error) {
+// sharedFolder returns a folder inside the share that the caller may
+// upload to.
+func (h *Handler) sharedFolder(r *http.Request, l *gatehouse.Link, c *authn.Caller, f gatehouse.ItemFacts, id string) (*gatehouse.Item, error) {
 	if strings.ContainsAny(id, "/\\") || strings.Contains(id, "..") {
 		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "The folder was not found.")
 	}
-	it, err := h.store.LinkItem(r.Context(), l, id)
+	it, err := h.linkedItem(r, l, c, f, id, gatehouse.ActWrite)
 	if err != nil {
 		return nil, err
 	}

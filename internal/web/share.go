@@ -40,7 +40,7 @@ func itemAccessURL(id string) string { return "/items/" + url.PathEscape(id) + "
 
 // shareDialog is GET /items/{id}/share.
 func (h *Handler) shareDialog(w http.ResponseWriter, r *http.Request) {
-	_, it, err := h.ownItem(r)
+	_, it, err := h.item(r, gatehouse.ActShare)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -66,7 +66,7 @@ func splitEmails(s string) []string {
 // share is POST /items/{id}/share: it secures the addresses to the item's
 // link of the role and mails the invitations, then shows who has access.
 func (h *Handler) share(w http.ResponseWriter, r *http.Request) {
-	d, it, err := h.ownItem(r)
+	d, it, err := h.item(r, gatehouse.ActShare)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -109,7 +109,7 @@ func (h *Handler) share(w http.ResponseWriter, r *http.Request) {
 // manageAccess is GET /items/{id}/access: every link of the item with its
 // recipients, each removable.
 func (h *Handler) manageAccess(w http.ResponseWriter, r *http.Request) {
-	d, it, err := h.ownItem(r)
+	d, it, err := h.item(r, gatehouse.ActManageAccess)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -129,7 +129,7 @@ func (h *Handler) manageAccess(w http.ResponseWriter, r *http.Request) {
 
 // removeRecipient is POST /items/{id}/access/{perm}/remove.
 func (h *Handler) removeRecipient(w http.ResponseWriter, r *http.Request) {
-	d, it, err := h.ownItem(r)
+	d, it, err := h.item(r, gatehouse.ActManageAccess)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -145,7 +145,7 @@ func (h *Handler) removeRecipient(w http.ResponseWriter, r *http.Request) {
 
 // deleteLink is POST /items/{id}/access/{perm}/delete.
 func (h *Handler) deleteLink(w http.ResponseWriter, r *http.Request) {
-	d, it, err := h.ownItem(r)
+	d, it, err := h.item(r, gatehouse.ActManageAccess)
 	if err != nil {
 		h.fail(w, r, err)
 		return

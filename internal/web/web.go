@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"gatehouse"
+	"gatehouse/internal/authn"
 	"gatehouse/internal/httpx"
 	"gatehouse/internal/store"
 )
@@ -43,6 +44,7 @@ type Config struct {
 // Handler serves the UI.
 type Handler struct {
 	store  *store.Store
+	authn  *authn.Resolver
 	cfg    Config
 	pages  map[string]*template.Template
 	assets map[string]*asset
@@ -50,7 +52,7 @@ type Handler struct {
 
 // New returns the UI over s.
 func New(s *store.Store, cfg Config) *Handler {
-	h := &Handler{store: s, cfg: cfg, assets: loadAssets()}
+	h := &Handler{store: s, authn: authn.New(s), cfg: cfg, assets: loadAssets()}
 	h.pages = h.parsePages()
 	return h
 }
@@ -139,7 +141,7 @@ func (h *Handler) checkCSRF(next http.Handler) http.Handler {
 			return
 		}
 		if !httpx.CheckCSRF(r) {
-			h.forbiddenForm(w, r)
+			h.fail(w, r, formExpired(r))
 			return
 		}
 		if err := httpx.CheckForm(r); err != nil {
@@ -150,30 +152,45 @@ func (h *Handler) checkCSRF(next http.Handler) http.Handler {
 	})
 }
 
-// forbiddenForm answers a request whose CSRF token is missing or wrong.
-func (h *Handler) forbiddenForm(w http.ResponseWriter, r *http.Request) {
-	h.errorPage(w, r, http.StatusForbidden, "This form has expired",
-		"The form was not sent from this Gatehouse page, or it is too old. Go back, reload the page and try again.")
+// errFormExpired answers a form whose CSRF token is missing or wrong.
+var errFormExpired = headed("This form has expired", gatehouse.Errorf(gatehouse.EFORBIDDEN,
+	"The form was not sent from this Gatehouse page, or it is too old. Go back, reload the page and try again."))
+
+// formExpired is errFormExpired, worded for app.js when the request wants
+// JSON: it shows the message under the upload form.
+func formExpired(r *http.Request) error {
+	if wantsJSON(r) {
+		return gatehouse.Errorf(gatehouse.EFORBIDDEN, "The page has expired. Reload it and try again.")
+	}
+	return errFormExpired
 }
 
 type ctxKey struct{}
 
+// callerFrom returns the caller that requireUser put in the context, or nil.
+func callerFrom(r *http.Request) *authn.Caller {
+	c, _ := r.Context().Value(ctxKey{}).(*authn.Caller)
+	return c
+}
+
 // userFrom returns the signed-in user that requireUser put in the context.
 func userFrom(r *http.Request) *gatehouse.User {
-	u, _ := r.Context().Value(ctxKey{}).(*gatehouse.User)
-	return u
+	if c := callerFrom(r); c != nil {
+		return c.User
+	}
+	return nil
 }
 
 // actor is the audit actor of the signed-in user.
 func actor(r *http.Request) gatehouse.Actor {
-	return gatehouse.UserActor(userFrom(r), httpx.ClientIP(r), r.UserAgent())
+	return callerFrom(r).Actor
 }
 
 // requireUser lets requests with a live session through and sends the others
 // to the sign-in page.
 func (h *Handler) requireUser(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		u, err := h.sessionUser(r)
+		c, err := h.signedIn(r)
 		if gatehouse.ErrorCode(err) == gatehouse.EUNAUTHORIZED {
 			if _, err := r.Cookie(httpx.SessionCookie); err == nil {
 				httpx.SetCookie(w, r, httpx.SessionCookie, "", -1)
@@ -189,30 +206,33 @@ func (h *Handler) requireUser(next http.Handler) http.Handler {
 			h.fail(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, u)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, c)))
 	})
 }
 
-// requireAdmin refuses users who are not administrators.
+// requireAdmin refuses users the decision does not let administer.
 func (h *Handler) requireAdmin(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !userFrom(r).IsAdmin {
-			h.errorPage(w, r, http.StatusForbidden, "Administrators only",
-				"This page is for administrators. Ask an administrator if you need something changed.")
+		if err := gatehouse.AuthorizeDirectory(callerFrom(r).Principal, gatehouse.ActAdminister, ""); err != nil {
+			if gatehouse.ErrorCode(err) == gatehouse.EFORBIDDEN {
+				err = headed("Administrators only", gatehouse.Errorf(gatehouse.EFORBIDDEN,
+					"This page is for administrators. Ask an administrator if you need something changed."))
+			}
+			h.fail(w, r, err)
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-// sessionUser returns the user of the request's session cookie, or
-// EUNAUTHORIZED.
-func (h *Handler) sessionUser(r *http.Request) (*gatehouse.User, error) {
-	c, err := r.Cookie(httpx.SessionCookie)
-	if err != nil || c.Value == "" {
-		return nil, gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "Please sign in.")
+// signedIn resolves the caller of the request's web session: a member or a
+// guest, or EUNAUTHORIZED without a live session.
+func (h *Handler) signedIn(r *http.Request) (*authn.Caller, error) {
+	c, err := h.authn.Resolve(r, authn.Session)
+	if err == nil && !c.IsUser() {
+		err = gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "Please sign in.")
 	}
-	return h.store.UserBySession(r.Context(), c.Value)
+	return c, err
 }
 
 // redirect answers with 303 See Other, so that a form is never sent twice.
@@ -263,31 +283,84 @@ type errorData struct {
 	base
 	Heading string
 	Message string
+	Back    string // on a link's pages: its landing page, when verifying again can help
 }
 
-// errorPage renders a page that only explains what went wrong.
-func (h *Handler) errorPage(w http.ResponseWriter, r *http.Request, status int, heading, msg string) {
-	d := &errorData{base: h.base(w, r, heading), Heading: heading, Message: msg}
-	if d.User != nil {
-		d.Section = "files"
-	}
-	h.render(w, r, status, "error", d)
+// headedError is an error with the heading of its page.
+type headedError struct {
+	heading string
+	error
 }
 
-// fail renders err as an error page with its status.
+func (e *headedError) Unwrap() error { return e.error }
+
+// headed gives err a page heading of its own.
+func headed(heading string, err error) error { return &headedError{heading, err} }
+
+// onLinkPage reports whether the request is for a page of a sharing link
+// (/s/{token}...), whose errors speak to recipients.
+func onLinkPage(r *http.Request) bool { return strings.HasPrefix(r.URL.Path, "/s/") }
+
+// fail answers with err: this surface's one error renderer. A request that
+// wants JSON gets the Graph error (httpx.Error); others get a page with the
+// error's status, worded for recipients on a link's pages. There the
+// link's own state gets fixed wording that says nothing about the item.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if wantsJSON(r) {
+		httpx.Error(w, r, err)
+		return
+	}
 	httpx.LogError(r, err)
 	code := gatehouse.ErrorCode(err)
-	heading := "Something went wrong"
+	d := &errorData{base: h.base(w, r, ""), Message: gatehouse.ErrorMessage(err)}
+	page := "error"
+	if onLinkPage(r) {
+		page = "recipient_error"
+	}
+	var he *headedError
+	switch {
+	case errors.As(err, &he):
+		d.Heading = he.heading
+	case page == "recipient_error":
+		d.Heading = recipientHeading(r, code, d)
+	case code == gatehouse.ENOTFOUND:
+		d.Heading = "Not found"
+	case code == gatehouse.EFORBIDDEN:
+		d.Heading = "Not allowed"
+	case code == gatehouse.EINVALID:
+		d.Heading = "That did not work"
+	default:
+		d.Heading = "Something went wrong"
+	}
+	d.Title = d.Heading
+	if d.User != nil && page == "error" {
+		d.Section = "files"
+	}
+	h.render(w, r, httpx.Status(code), page, d)
+}
+
+// recipientHeading words an error on a link's page, rewording d's message
+// where the link itself is the problem.
+func recipientHeading(r *http.Request, code string, d *errorData) string {
 	switch code {
 	case gatehouse.ENOTFOUND:
-		heading = "Not found"
+		if r.PathValue("id") == "" {
+			d.Message = "This link does not work. It may have been deleted, or the address is incomplete."
+		}
+		return "Not found"
+	case gatehouse.EGONE:
+		d.Message = "Ask the person who shared it for a new one."
+		return "This link has expired"
+	case gatehouse.EUNAUTHORIZED:
+		d.Back = "/s/" + url.PathEscape(r.PathValue("token"))
+		return "Verify your email address"
 	case gatehouse.EFORBIDDEN:
-		heading = "Not allowed"
+		d.Back = "/s/" + url.PathEscape(r.PathValue("token"))
+		return "You don't have access"
 	case gatehouse.EINVALID:
-		heading = "That did not work"
+		return "That did not work"
 	}
-	h.errorPage(w, r, httpx.Status(code), heading, gatehouse.ErrorMessage(err))
+	return "Something went wrong"
 }
 
 // The flash cookie carries one success message across the redirect after a

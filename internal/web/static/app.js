@@ -111,7 +111,9 @@
         finish('The page has expired. Reload it and try again.');
         return;
       }
-      finish((body && body.error) || 'The upload failed (status ' + xhr.status + '). Reload the page and try again.');
+      // Errors come in the Graph shape: {"error": {"code", "message"}}.
+      var msg = body && body.error && body.error.message;
+      finish(msg || 'The upload failed (status ' + xhr.status + '). Reload the page and try again.');
     };
     xhr.onerror = function () {
       finish('The upload failed. Check your connection and try again.');
