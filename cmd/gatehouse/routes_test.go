@@ -1,0 +1,549 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"gatehouse"
+	"gatehouse/internal/api"
+	"gatehouse/internal/mailtest"
+	"gatehouse/internal/store"
+	"gatehouse/internal/testenv"
+	"gatehouse/internal/web"
+)
+
+// routeRecorder is an httpx.Mux that lists every pattern a surface registers.
+// It forwards to a real ServeMux, so the test can ask which pattern a filled
+// path reaches.
+type routeRecorder struct {
+	mux      *http.ServeMux
+	patterns []string
+}
+
+func (rr *routeRecorder) Handle(pattern string, h http.Handler) {
+	rr.patterns = append(rr.patterns, pattern)
+	rr.mux.Handle(pattern, h)
+}
+
+// recordRoutes registers every surface Main.Run serves on a recorder. The
+// handlers are never called, so their configuration does not matter.
+func recordRoutes(s *server) *routeRecorder {
+	rr := &routeRecorder{mux: http.NewServeMux()}
+	api.New(s.Store, api.Config{}).Register(rr)
+	web.New(s.Store, web.Config{}).Register(rr)
+	return rr
+}
+
+// openRoute is a route that answers without a credential, or answers a
+// member about their own things, by design.
+type openRoute struct {
+	reason string
+	// own: only a live member may get a success, and only about their own
+	// things; everyone else is refused as on any other route.
+	own bool
+	// ends the caller's own session, so it is sent after every other route.
+	ends bool
+}
+
+// openRoutes are the routes that need not refuse a stranger. Every other
+// registered route must answer 401, 403 or 404 to each intruder.
+var openRoutes = map[string]openRoute{
+	"GET /{$}":                 {reason: "sends a browser to /files or to /login"},
+	"GET /login":               {reason: "the sign-in page"},
+	"POST /login":              {reason: "signing in is how a credential is got"},
+	"POST /logout":             {reason: "ends the caller's own session only", ends: true},
+	"GET /static/{name}":       {reason: "stylesheet and script, the same for everyone"},
+	"/v1.0/":                   {reason: "the API's answer to a path that is no route (400)"},
+	"GET /s/{token}":           {reason: "a link's landing page: the email form until the caller may open it"},
+	"POST /s/{token}/passcode": {reason: "asks for a code; answers alike whoever asks"},
+	"POST /s/{token}/verify":   {reason: "checks a code: the way in for a recipient"},
+	"POST /s/{token}/signout":  {reason: "ends the caller's own recipient session only", ends: true},
+
+	"GET /v1.0/me":                     {reason: "the caller's own user", own: true},
+	"GET /v1.0/me/drive":               {reason: "the caller's own drive", own: true},
+	"GET /v1.0/me/drive/root":          {reason: "the caller's own drive root", own: true},
+	"GET /v1.0/me/drive/root/children": {reason: "the caller's own files", own: true},
+	"GET /files":                       {reason: "the caller's own files", own: true},
+}
+
+// routeCSRF is the CSRF cookie every intruder sends and repeats, so that no
+// form is refused for its token before its access check.
+const routeCSRF = "route-test-csrf-token-0123456789abcdef0123"
+
+// routeVictim is the member whose things every intruder aims at.
+type routeVictim struct {
+	userID, email, name          string
+	drive, root, folder, file    string
+	folderName, fileName, secret string // secret: the file's content
+	perm, shareID, token         string // the edit link on folder
+	recipient                    string // an outsider on that link
+	outboxID                     string
+	apiToken                     string // the victim's own, to check nothing changed
+}
+
+// values fills the wildcard {name} that follows the literal segment prev,
+// or returns nil when the test does not know what it stands for.
+func (v *routeVictim) values(prev, name string) []string {
+	switch name {
+	case "d":
+		return []string{v.drive}
+	case "i":
+		return []string{v.folder, v.file}
+	case "rest": // PUT …/items/{rest...}: by id, or by parent and name
+		return []string{v.file + "/content", v.folder + ":/intruder.txt:/content"}
+	case "p", "perm":
+		return []string{v.perm}
+	case "shareId":
+		return []string{v.shareID}
+	case "token":
+		return []string{v.token}
+	case "email":
+		return []string{v.recipient}
+	case "name":
+		if prev == "static" {
+			return []string{"app.js"}
+		}
+	case "id":
+		switch prev {
+		case "files", "items":
+			return []string{v.folder, v.file}
+		case "users":
+			return []string{v.userID, v.email}
+		case "outbox":
+			return []string{v.outboxID}
+		}
+	}
+	return nil
+}
+
+// private is what no intruder may read in an answer, unless they sent it.
+func (v *routeVictim) private() []string {
+	return []string{v.userID, v.email, v.name, v.drive, v.root, v.folder, v.file,
+		v.folderName, v.fileName, v.secret, v.perm, v.shareID, v.token, v.apiToken}
+}
+
+// parsePattern splits a ServeMux pattern "[METHOD ][HOST]/PATH".
+func parsePattern(p string) (method, path string) {
+	if i := strings.IndexAny(p, " \t"); i >= 0 {
+		method, p = p[:i], strings.TrimLeft(p[i:], " \t")
+	}
+	if i := strings.Index(p, "/"); i > 0 {
+		p = p[i:] // no surface uses a host yet; the path is what matters
+	}
+	return method, p
+}
+
+// fill returns the pattern's path with each wildcard replaced by the
+// victim's values, every combination. missing names a wildcard the test
+// cannot fill.
+func (v *routeVictim) fill(path string) (paths []string, missing string) {
+	paths = []string{""}
+	segs := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	for i, seg := range segs {
+		vals := []string{seg}
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			name := strings.TrimSuffix(strings.Trim(seg, "{}"), "...")
+			prev := ""
+			if i > 0 {
+				prev = segs[i-1]
+			}
+			if name == "$" {
+				vals = []string{""}
+			} else if vals = v.values(prev, name); vals == nil {
+				return nil, fmt.Sprintf("{%s} after /%s/", name, prev)
+			}
+		}
+		var next []string
+		for _, p := range paths {
+			for _, val := range vals {
+				next = append(next, p+"/"+val)
+			}
+		}
+		paths = next
+	}
+	return paths, ""
+}
+
+// routeBody is a plausible body for a route, so that the request reaches
+// the access check instead of failing on its body.
+type routeBody struct {
+	json      map[string]any
+	form      url.Values // the CSRF field is added
+	multipart bool       // the CSRF field, then one small file
+	raw       string
+}
+
+func (v *routeVictim) bodies() map[string]routeBody {
+	intruder := []any{map[string]any{"email": "intruder@partner.test"}}
+	return map[string]routeBody{
+		"POST /v1.0/drives/{d}/items/{i}/children":                     {json: map[string]any{"name": "Intruder", "folder": map[string]any{}}},
+		"PUT /v1.0/drives/{d}/items/{rest...}":                         {raw: "intruder bytes"},
+		"PATCH /v1.0/drives/{d}/items/{i}":                             {json: map[string]any{"name": "intruder.txt"}},
+		"POST /v1.0/drives/{d}/items/{i}/invite":                       {json: map[string]any{"recipients": intruder, "roles": []string{"write"}, "requireSignIn": true, "sendInvitation": false}},
+		"POST /v1.0/drives/{d}/items/{i}/createLink":                   {json: map[string]any{"type": "edit", "scope": "users", "recipients": intruder, "sendInvitation": false}},
+		"PATCH /v1.0/drives/{d}/items/{i}/permissions/{p}":             {json: map[string]any{"roles": []string{"read"}}},
+		"POST /v1.0/drives/{d}/items/{i}/permissions/{p}/revokeGrants": {json: map[string]any{"grantees": []any{map[string]any{"email": v.recipient}}}},
+		"POST /v1.0/shares/{shareId}/permission/grant":                 {json: map[string]any{"recipients": intruder, "roles": []string{"write"}}},
+		"POST /v1.0/users": {json: map[string]any{"displayName": "Intruder", "mail": "intruder@example.com", "accountEnabled": true,
+			"passwordProfile": map[string]any{"password": "correct horse battery"}, "isAdmin": true}},
+		"PATCH /v1.0/users/{id}": {json: map[string]any{"accountEnabled": false}},
+
+		"POST /login":                           {form: url.Values{"email": {"nobody@example.com"}, "password": {"not the password"}, "next": {"/files"}}},
+		"POST /files/{id}/folder":               {form: url.Values{"name": {"Intruder"}}},
+		"POST /files/{id}/upload":               {multipart: true},
+		"POST /items/{id}/rename":               {form: url.Values{"name": {"intruder.txt"}}},
+		"POST /items/{id}/share":                {form: url.Values{"emails": {"intruder@partner.test"}, "type": {"edit"}}},
+		"POST /items/{id}/access/{perm}/remove": {form: url.Values{"email": {v.recipient}}},
+		"POST /s/{token}/passcode":              {json: map[string]any{"email": "stranger@partner.test"}},
+		"POST /s/{token}/verify":                {json: map[string]any{"email": "stranger@partner.test", "code": "00000000"}},
+		"POST /s/{token}/upload":                {multipart: true},
+		"POST /admin/users":                     {form: url.Values{"email": {"intruder@example.com"}, "name": {"Intruder"}, "password": {"correct horse battery"}, "admin": {"on"}}},
+		"POST /admin/outbox/{id}/retry":         {form: url.Values{"state": {"failed"}}},
+		"POST /admin/pauses/clear":              {form: url.Values{"shareId": {v.shareID}, "email": {v.recipient}}},
+	}
+}
+
+// encode returns the body's bytes and Content-Type. A route without a known
+// body gets an empty JSON object under /v1.0/ and a form with only its CSRF
+// token elsewhere: if that fails on the body, the route needs an entry.
+func (b routeBody) encode(path string) ([]byte, string) {
+	switch {
+	case b.json != nil:
+		j, _ := json.Marshal(b.json)
+		return j, "application/json"
+	case b.multipart:
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		mw.WriteField("csrf", routeCSRF)
+		fw, _ := mw.CreateFormFile("file", "intruder.txt")
+		fw.Write([]byte("intruder bytes"))
+		mw.Close()
+		return buf.Bytes(), mw.FormDataContentType()
+	case b.raw != "":
+		return []byte(b.raw), "application/octet-stream"
+	case b.form == nil && strings.HasPrefix(path, "/v1.0/"):
+		return []byte("{}"), "application/json"
+	}
+	f := url.Values{}
+	for k, vs := range b.form {
+		f[k] = vs
+	}
+	f.Set("csrf", routeCSRF)
+	return []byte(f.Encode()), "application/x-www-form-urlencoded"
+}
+
+// routeIntruder is one kind of caller who has no business with the victim's
+// things.
+type routeIntruder struct {
+	name                       string
+	bearer, session, recipient string
+	live                       bool // a live member: "own" routes may serve them
+}
+
+// send makes one request as in and returns the status, headers and body.
+func (in routeIntruder) send(t *testing.T, base, method, path string, body []byte, ctype string) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, base+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ctype != "" {
+		req.Header.Set("Content-Type", ctype)
+	}
+	cookies := []string{"gh_csrf=" + routeCSRF}
+	if in.session != "" {
+		cookies = append(cookies, "gh_session="+in.session)
+	}
+	if in.recipient != "" {
+		cookies = append(cookies, "gh_rs="+in.recipient)
+	}
+	req.Header.Set("Cookie", strings.Join(cookies, "; "))
+	req.Header.Set("X-CSRF-Token", routeCSRF)
+	if in.bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+in.bearer)
+	}
+	resp, err := routeClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s as %s: %v", method, path, in.name, err)
+	}
+	defer resp.Body.Close()
+	out, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, out
+}
+
+// snippet is an answer in one short line: a page's title, or the start of
+// any other body.
+func snippet(b []byte) string {
+	s := string(b)
+	if _, after, ok := strings.Cut(s, "<title>"); ok {
+		title, _, _ := strings.Cut(after, "</title>")
+		return "page «" + title + "»"
+	}
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 200 {
+		s = s[:200] + "…"
+	}
+	return s
+}
+
+var routeClient = &http.Client{Timeout: 30 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// refused reports whether an answer refuses the caller: 401, 403 or 404, or,
+// for a UI route and a caller without a live session, 303 to the sign-in page.
+func refused(path string, in routeIntruder, status int, h http.Header) bool {
+	switch status {
+	case 401, 403, 404:
+		return true
+	case 303:
+		loc := h.Get("Location")
+		toLogin := loc == "/login" || strings.HasPrefix(loc, "/login?")
+		return toLogin && !strings.HasPrefix(path, "/v1.0/") && !(in.live && in.session != "")
+	}
+	return false
+}
+
+// TestRoutesRefuseIntruders calls every registered route of every surface
+// with the victim's ids as no one, as another member (token and session),
+// with a recipient session of another link, and as a disabled administrator
+// who was on the victim's link; each must be refused.
+func TestRoutesRefuseIntruders(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			ctx := context.Background()
+			relay := mailtest.Start(t)
+			s := startServer(t, b, func(c *Config) { c.SMTPURL = relay.URL() })
+			v, intruders := routeSetup(t, s, relay)
+
+			rr := recordRoutes(s)
+			bodies := v.bodies()
+			order := func(p string) int {
+				o, open := openRoutes[p]
+				method, path := parsePattern(p)
+				// Reads first, then writes, then what would destroy the
+				// victim's things if it let anyone through: a hole in one route
+				// does not hide the others.
+				switch {
+				case o.ends:
+					return 5
+				case open:
+					return 4
+				case method == "DELETE" || slices.Contains([]string{"delete", "remove", "disable", "revokeGrants"}, path[strings.LastIndex(path, "/")+1:]):
+					return 3
+				case method != "GET" && method != "HEAD":
+					return 2
+				}
+				return 1
+			}
+			patterns := slices.Clone(rr.patterns)
+			sort.SliceStable(patterns, func(i, j int) bool { return order(patterns[i]) < order(patterns[j]) })
+			for p := range openRoutes {
+				if !slices.Contains(patterns, p) {
+					t.Errorf("openRoutes lists %q, which no surface registers; remove it", p)
+				}
+			}
+			if len(patterns) < 40 {
+				t.Fatalf("only %d routes recorded: %q", len(patterns), patterns)
+			}
+
+			calls, seen := 0, map[string]map[int]int{} // intruder → status → count, for -v
+			for _, pattern := range patterns {
+				method, path := parsePattern(pattern)
+				if method == "" {
+					method = "GET"
+				}
+				paths, missing := v.fill(path)
+				if missing != "" {
+					t.Errorf("%s: the test has no victim value for %s; add one to routeVictim.values", pattern, missing)
+					continue
+				}
+				open, isOpen := openRoutes[pattern]
+				body, ctype := []byte(nil), ""
+				if method == "POST" || method == "PUT" || method == "PATCH" {
+					body, ctype = bodies[pattern].encode(path)
+				}
+				for _, p := range paths {
+					if req, _ := http.NewRequest(method, s.URL+p, nil); req != nil {
+						if _, got := rr.mux.Handler(req); got != pattern {
+							t.Errorf("%s filled as %s reaches %q instead", pattern, p, got)
+							continue
+						}
+					}
+					// What the caller sent may come back; nothing else of the victim's may.
+					var private []string
+					for _, x := range v.private() {
+						if !strings.Contains(p, x) && !bytes.Contains(body, []byte(x)) {
+							private = append(private, x)
+						}
+					}
+					for _, in := range intruders {
+						status, hdr, out := in.send(t, s.URL, method, p, body, ctype)
+						calls++
+						if seen[in.name] == nil {
+							seen[in.name] = map[int]int{}
+						}
+						seen[in.name][status]++
+						where := fmt.Sprintf("%s %s (%s) as %s", method, p, pattern, in.name)
+						if status >= 500 {
+							t.Errorf("%s: %d: %s", where, status, snippet(out))
+							continue
+						}
+						var leaked []string
+						for _, x := range private {
+							if bytes.Contains(out, []byte(x)) {
+								leaked = append(leaked, x)
+							}
+						}
+						if leaked != nil {
+							t.Errorf("%s: %d: the answer holds the victim's %q: %s", where, status, leaked, snippet(out))
+							continue
+						}
+						if isOpen && (!open.own || in.live) {
+							continue
+						}
+						if !refused(p, in, status, hdr) {
+							t.Errorf("%s: %d (Location %q), want 401, 403 or 404: %s", where, status, hdr.Get("Location"), snippet(out))
+						}
+					}
+				}
+			}
+			t.Logf("%d routes, %d calls", len(patterns), calls)
+			for _, in := range intruders {
+				t.Logf("  %s: statuses %v", in.name, seen[in.name])
+			}
+
+			// Nothing the intruders sent changed the victim's things.
+			vc := &apiClient{t: t, base: s.URL, token: v.apiToken}
+			items := "/v1.0/drives/" + v.drive + "/items/"
+			if it := vc.json("GET", items+v.file, nil, 200); it["name"] != v.fileName {
+				t.Errorf("the victim's file is now %v", it["name"])
+			}
+			if kids := vc.json("GET", items+v.folder+"/children", nil, 200)["value"].([]any); len(kids) != 1 {
+				t.Errorf("the victim's folder holds %d items, want only the file", len(kids))
+			}
+			perm := vc.json("GET", items+v.folder+"/permissions/"+v.perm, nil, 200)
+			if roles, _ := json.Marshal(perm["roles"]); !strings.Contains(string(roles), "write") || !strings.Contains(fmt.Sprint(perm), v.recipient) {
+				t.Errorf("the victim's link changed: %v", perm)
+			}
+			if perms := vc.json("GET", items+v.folder+"/permissions", nil, 200)["value"].([]any); len(perms) != 1 {
+				t.Errorf("the victim's folder has %d permissions, want only its link", len(perms))
+			}
+			for _, id := range []string{v.folder, v.file} {
+				if _, _, out := vc.do("GET", items+id+"/permissions", nil); bytes.Contains(out, []byte("intruder")) {
+					t.Errorf("an intruder got onto the victim's item: %s", out)
+				}
+			}
+			if u, err := s.Store.User(ctx, v.userID); err != nil || u.Disabled {
+				t.Errorf("the victim's account: %+v, %v", u, err)
+			}
+		})
+	}
+}
+
+// routeSetup creates the victim and the intruders, and proves each
+// intruder's credential worked before it became useless.
+func routeSetup(t *testing.T, s *server, relay *mailtest.Server) (*routeVictim, []routeIntruder) {
+	ctx := context.Background()
+	login := func(email string) string {
+		_, secret, err := s.Store.Login(ctx, email, "correct horse battery", "192.0.2.7", "route-test")
+		if err != nil {
+			t.Fatalf("Login %s: %v", email, err)
+		}
+		return secret
+	}
+
+	victim := s.addUser("victor@example.com", "Victor Victim", "correct horse battery", false)
+	v := &routeVictim{userID: victim.ID, email: victim.Email, name: victim.DisplayName, apiToken: s.token(victim),
+		folderName: "VictimFolderQuartz", fileName: "VictimPlansZephyr.txt", secret: "victim secret content xyzzy",
+		recipient: "vera@partner.test"}
+	vc := &apiClient{t: t, base: s.URL, token: v.apiToken}
+	drive := vc.json("GET", "/v1.0/me/drive", nil, 200)
+	v.drive, v.root = drive["id"].(string), drive["root"].(map[string]any)["id"].(string)
+	items := "/v1.0/drives/" + v.drive + "/items/"
+	v.folder = vc.json("POST", items+v.root+"/children", map[string]any{"name": v.folderName, "folder": map[string]any{}}, 201)["id"].(string)
+	v.file = vc.json("PUT", items+v.folder+":/"+v.fileName+":/content", v.secret, 201)["id"].(string)
+
+	// A disabled administrator who was on the victim's link.
+	dan := s.addUser("dan@example.com", "Dan Disabled", "correct horse battery", true)
+	danToken, danSession := s.token(dan), login(dan.Email)
+
+	perm := vc.json("POST", items+v.folder+"/createLink", map[string]any{"type": "edit", "scope": "users",
+		"recipients": []any{map[string]any{"email": v.recipient}, map[string]any{"email": dan.Email}}, "sendInvitation": true}, 201)
+	v.perm, v.shareID = perm["id"].(string), perm["shareId"].(string)
+	v.token = strings.TrimPrefix(perm["link"].(map[string]any)["webUrl"].(string), s.URL+"/s/")
+	relay.WaitFor(t, v.recipient, 15*time.Second) // the invitation, so the outbox has a message
+	msgs, err := s.Store.Outbox(ctx, "", 10)
+	if err != nil || len(msgs) == 0 {
+		t.Fatalf("Outbox: %v %v", msgs, err)
+	}
+	v.outboxID = msgs[0].ID
+
+	// Another member, with a link of their own verified by an outsider.
+	mallory := s.addUser("mallory@example.com", "Mallory Member", "correct horse battery", false)
+	mal := &apiClient{t: t, base: s.URL, token: s.token(mallory)}
+	md := mal.json("GET", "/v1.0/me/drive", nil, 200)
+	mItems := "/v1.0/drives/" + md["id"].(string) + "/items/"
+	mFile := mal.json("PUT", mItems+md["root"].(map[string]any)["id"].(string)+":/mallory.txt:/content", "mallory's", 201)["id"].(string)
+	eve := "eve@partner.test"
+	mLink := mal.json("POST", mItems+mFile+"/createLink", map[string]any{"type": "view", "scope": "users",
+		"recipients": []any{map[string]any{"email": eve}}, "sendInvitation": false}, 201)["link"].(map[string]any)["webUrl"].(string)
+	rc := newRecipient(t)
+	if st, _, out := rc.call("POST", mLink+"/passcode", map[string]string{"email": eve}); st != 200 {
+		t.Fatalf("passcode: %d %s", st, out)
+	}
+	code := ""
+	for code == "" {
+		if m := relay.WaitFor(t, eve, 15*time.Second); strings.Contains(m.Subject, "verification code") {
+			code = mailtest.Code(t, m)
+		}
+	}
+	st, hdr, out := rc.call("POST", mLink+"/verify", map[string]any{"email": eve, "code": code})
+	if st != 200 {
+		t.Fatalf("verify: %d %s", st, out)
+	}
+	eveSession := ""
+	for _, c := range (&http.Response{Header: hdr}).Cookies() {
+		if c.Name == "gh_rs" {
+			eveSession = c.Value
+		}
+	}
+
+	intruders := []routeIntruder{
+		{name: "no credential"},
+		{name: "another member's token", bearer: mal.token, live: true},
+		{name: "another member's session", session: login(mallory.Email), live: true},
+		{name: "a recipient session of another link", recipient: eveSession},
+		{name: "a disabled administrator's token", bearer: danToken},
+		{name: "a disabled administrator's session", session: danSession},
+	}
+	// Each credential opens what it should, so a refusal below is the
+	// route's doing; the disabled administrator's worked until disabled.
+	works := func(in routeIntruder, path string) {
+		t.Helper()
+		if st, h, out := in.send(t, s.URL, "GET", path, nil, ""); st != 200 {
+			t.Fatalf("%s on GET %s: %d %s %.200s", in.name, path, st, h.Get("Location"), out)
+		}
+	}
+	works(intruders[1], "/v1.0/me/drive/root/children")
+	works(intruders[2], "/files")
+	works(intruders[3], strings.TrimPrefix(mLink, s.URL)+"/content")
+	works(intruders[4], "/v1.0/users")
+	works(intruders[5], "/admin/users")
+	works(intruders[5], "/s/"+v.token+"/items/"+v.file)
+	yes := true
+	if _, err := s.Store.UpdateUser(ctx, gatehouse.SystemActor(), dan.ID, store.UserUpdate{Disabled: &yes}); err != nil {
+		t.Fatalf("disable: %v", err)
+	}
+	return v, intruders
+}
