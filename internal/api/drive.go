@@ -85,34 +85,27 @@ func (h *Handler) itemJSON(it *gatehouse.Item) driveItem {
 // drive returns a drive and its root if the caller may take act on the
 // drive, which the decision answers on the root's facts. A drive the caller
 // may not use answers as if it did not exist.
-func (h *Handler) drive(r *http.Request, c *caller, id string, act gatehouse.Action) (*gatehouse.Drive, *gatehouse.Item, error) {
-	d, err := h.store.Drive(r.Context(), id)
-	if err != nil {
-		return nil, nil, err
-	}
-	return h.driveAccess(r, c, d, act)
-}
-
-// myDrive is the caller's personal drive, with its root, decided as drive.
-func (h *Handler) myDrive(r *http.Request, c *caller, act gatehouse.Action) (*gatehouse.Drive, *gatehouse.Item, error) {
-	d, err := h.store.DriveByOwner(r.Context(), c.UserID)
-	if err != nil {
-		return nil, nil, err
-	}
-	return h.driveAccess(r, c, d, act)
-}
-
-func (h *Handler) driveAccess(r *http.Request, c *caller, d *gatehouse.Drive, act gatehouse.Action) (*gatehouse.Drive, *gatehouse.Item, error) {
-	root, f, err := h.store.ItemFacts(r.Context(), c.Principal, d.ID, d.RootID)
+func (h *Handler) drive(r *http.Request, c *caller, id string, act gatehouse.Action) (*gatehouse.Drive, error) {
+	d, f, err := h.store.DriveFacts(r.Context(), c.Principal, id)
 	if err == nil {
 		err = gatehouse.Authorize(c.Principal, act, f)
 	}
 	if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
-		return nil, nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "The drive was not found.")
+		return nil, gatehouse.Errorf(gatehouse.ENOTFOUND, "The drive was not found.")
 	} else if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return d, root, nil
+	return d, nil
+}
+
+// myDrive is the caller's personal drive, decided as drive.
+func (h *Handler) myDrive(r *http.Request, c *caller, act gatehouse.Action) (*gatehouse.Drive, error) {
+	return h.drive(r, c, "", act)
+}
+
+// root is a drive's root folder, for the routes that show it.
+func (h *Handler) root(r *http.Request, d *gatehouse.Drive) (*gatehouse.Item, error) {
+	return h.store.Item(r.Context(), d.ID, d.RootID)
 }
 
 // item returns the item of the path if the caller may take act on it.
@@ -128,7 +121,7 @@ func (h *Handler) item(r *http.Request, c *caller, act gatehouse.Action) (*gateh
 }
 
 func (h *Handler) getMyDrive(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, _, err := h.myDrive(r, c, gatehouse.ActRead)
+	d, err := h.myDrive(r, c, gatehouse.ActRead)
 	if err != nil {
 		return err
 	}
@@ -136,7 +129,7 @@ func (h *Handler) getMyDrive(w http.ResponseWriter, r *http.Request, c *caller) 
 }
 
 func (h *Handler) getDrive(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, _, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActRead)
+	d, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActRead)
 	if err != nil {
 		return err
 	}
@@ -172,7 +165,11 @@ func (h *Handler) driveJSON(d *gatehouse.Drive, owner *gatehouse.User) map[strin
 }
 
 func (h *Handler) getMyRoot(w http.ResponseWriter, r *http.Request, c *caller) error {
-	_, root, err := h.myDrive(r, c, gatehouse.ActRead)
+	d, err := h.myDrive(r, c, gatehouse.ActRead)
+	if err != nil {
+		return err
+	}
+	root, err := h.root(r, d)
 	if err != nil {
 		return err
 	}
@@ -181,7 +178,11 @@ func (h *Handler) getMyRoot(w http.ResponseWriter, r *http.Request, c *caller) e
 }
 
 func (h *Handler) getDriveRoot(w http.ResponseWriter, r *http.Request, c *caller) error {
-	_, root, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActRead)
+	d, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActRead)
+	if err != nil {
+		return err
+	}
+	root, err := h.root(r, d)
 	if err != nil {
 		return err
 	}
@@ -204,7 +205,7 @@ func (h *Handler) getItem(w http.ResponseWriter, r *http.Request, c *caller) err
 }
 
 func (h *Handler) listMyRootChildren(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, _, err := h.myDrive(r, c, gatehouse.ActRead)
+	d, err := h.myDrive(r, c, gatehouse.ActRead)
 	if err != nil {
 		return err
 	}
@@ -212,7 +213,7 @@ func (h *Handler) listMyRootChildren(w http.ResponseWriter, r *http.Request, c *
 }
 
 func (h *Handler) listChildren(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, _, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActRead)
+	d, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActRead)
 	if err != nil {
 		return err
 	}
@@ -269,7 +270,7 @@ func decodeToken(s string, v any) error {
 }
 
 func (h *Handler) createFolder(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, _, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActWrite)
+	d, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActWrite)
 	if err != nil {
 		return err
 	}
@@ -298,7 +299,7 @@ func (h *Handler) createFolder(w http.ResponseWriter, r *http.Request, c *caller
 // upload handles PUT …/items/{parent}:/{name}:/content (create or replace by
 // name) and PUT …/items/{id}/content (replace by id).
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, _, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActWrite)
+	d, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActWrite)
 	if err != nil {
 		return err
 	}
@@ -334,7 +335,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, c *caller) erro
 }
 
 func (h *Handler) updateItem(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, _, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActWrite)
+	d, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActWrite)
 	if err != nil {
 		return err
 	}
@@ -368,7 +369,7 @@ func (h *Handler) updateItem(w http.ResponseWriter, r *http.Request, c *caller) 
 }
 
 func (h *Handler) deleteItem(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, _, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActDelete)
+	d, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActDelete)
 	if err != nil {
 		return err
 	}

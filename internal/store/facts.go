@@ -185,3 +185,27 @@ func (s *Store) LinkedItem(ctx context.Context, l *gatehouse.Link, f gatehouse.I
 	}
 	return it, f, nil
 }
+
+// DriveFacts loads a drive, or with driveID "" p's personal drive, and the
+// facts about its root for p, in one query. Returns ENOTFOUND.
+func (s *Store) DriveFacts(ctx context.Context, p gatehouse.Principal, driveID string) (*gatehouse.Drive, gatehouse.ItemFacts, error) {
+	q := `SELECT ` + driveColumns + `, EXISTS (SELECT 1 FROM drive_owners o WHERE o.drive_id = drives.id AND o.user_id = ?) FROM drives `
+	args := []any{p.UserID}
+	if driveID == "" {
+		q += `WHERE owner_id = ? AND drive_type = ?`
+		args = append(args, p.UserID, gatehouse.DriveTypePersonal)
+	} else {
+		q += `WHERE id = ?`
+		args = append(args, driveID)
+	}
+	var owner bool
+	d, err := scanDrive(s.queryRow(ctx, q, args...), &owner)
+	if err != nil {
+		return nil, gatehouse.ItemFacts{}, err
+	}
+	f := gatehouse.ItemFacts{Ancestry: []string{d.RootID}, Now: s.Now()}
+	if owner && p.UserID != "" {
+		f.DriveOwners = []string{p.UserID}
+	}
+	return d, f, nil
+}

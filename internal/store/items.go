@@ -43,11 +43,11 @@ func (tx *Tx) createDrive(u *gatehouse.User) error {
 
 const driveColumns = `id, drive_type, owner_id, root_id, created_at`
 
-func scanDrive(row *sql.Row) (*gatehouse.Drive, error) {
+func scanDrive(row *sql.Row, extra ...any) (*gatehouse.Drive, error) {
 	var d gatehouse.Drive
 	var c int64
 	var owner sql.NullString
-	err := row.Scan(&d.ID, &d.Type, &owner, &d.RootID, &c)
+	err := row.Scan(append([]any{&d.ID, &d.Type, &owner, &d.RootID, &c}, extra...)...)
 	d.OwnerID = owner.String
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("The drive")
@@ -135,16 +135,6 @@ func (s *Store) folderPath(q querier, id string) (string, error) {
 // Item returns an item of a drive. Returns ENOTFOUND.
 func (s *Store) Item(ctx context.Context, driveID, id string) (*gatehouse.Item, error) {
 	it, _, err := s.item(reader{s, ctx}, driveID, id)
-	return it, err
-}
-
-// OwnedItem returns an item of a drive that userID owns; any other drive's
-// item is ENOTFOUND, as if it did not exist.
-func (s *Store) OwnedItem(ctx context.Context, userID, driveID, id string) (*gatehouse.Item, error) {
-	it, owner, err := s.item(reader{s, ctx}, driveID, id)
-	if err == nil && owner != userID {
-		return nil, notFound("The item")
-	}
 	return it, err
 }
 
@@ -631,33 +621,3 @@ func (s *Store) OpenContent(it *gatehouse.Item) (io.ReadSeekCloser, error) {
 	return s.blobs.Open(it.BlobKey)
 }
 
-// TokenItem resolves a bearer token and an item of the token owner's drive
-// in one query, for the download path where the round trips add up. Errors
-// as UserByToken, then as OwnedItem.
-func (s *Store) TokenItem(ctx context.Context, secret, driveID, id string) (*gatehouse.User, *gatehouse.Item, error) {
-	var u gatehouse.User
-	var uc, uu int64
-	var rootID string
-	it, err := scanItem(s.queryRow(ctx, `SELECT `+itemColumns+`, d.root_id,
-			u.id, u.email, u.display_name, u.user_type, u.is_admin, u.disabled, u.created_at, u.updated_at
-		FROM api_tokens t JOIN users u ON u.id = t.user_id JOIN drives d ON d.owner_id = u.id JOIN items ON items.drive_id = d.id
-		WHERE t.hash = ? AND t.revoked_at = 0 AND u.disabled = ? AND d.id = ? AND items.id = ?`,
-		hashSecret(secret), false, driveID, id),
-		&rootID, &u.ID, &u.Email, &u.DisplayName, &u.UserType, &u.IsAdmin, &u.Disabled, &uc, &uu)
-	if errors.Is(err, sql.ErrNoRows) {
-		// Only failures pay for telling a bad token from a missing item.
-		if _, err := s.UserByToken(ctx, secret); err != nil {
-			return nil, nil, err
-		}
-		return nil, nil, notFound("The item")
-	} else if err != nil {
-		return nil, nil, err
-	}
-	u.CreatedAt, u.UpdatedAt = fromMicros(uc), fromMicros(uu)
-	if it.ParentID != rootID {
-		if it.ParentPath, err = s.folderPath(reader{s, ctx}, it.ParentID); err != nil {
-			return nil, nil, err
-		}
-	}
-	return &u, it, nil
-}
