@@ -620,4 +620,3 @@ func (s *Store) removeBlobs(keys []string) {
 func (s *Store) OpenContent(it *gatehouse.Item) (io.ReadSeekCloser, error) {
 	return s.blobs.Open(it.BlobKey)
 }
-
