@@ -16,11 +16,9 @@ import (
 	"time"
 
 	"gatehouse"
-	"gatehouse/internal/api"
 	"gatehouse/internal/mailtest"
 	"gatehouse/internal/store"
 	"gatehouse/internal/testenv"
-	"gatehouse/internal/web"
 )
 
 // routeRecorder is an httpx.Mux that lists every pattern a surface registers.
@@ -36,12 +34,10 @@ func (rr *routeRecorder) Handle(pattern string, h http.Handler) {
 	rr.mux.Handle(pattern, h)
 }
 
-// recordRoutes registers every surface Main.Run serves on a recorder. The
-// handlers are never called, so their configuration does not matter.
+// recordRoutes registers every route Main.Run serves on a recorder.
 func recordRoutes(s *server) *routeRecorder {
 	rr := &routeRecorder{mux: http.NewServeMux()}
-	api.New(s.Store, api.Config{}).Register(rr)
-	web.New(s.Store, web.Config{}).Register(rr)
+	s.Main.routes(rr)
 	return rr
 }
 
@@ -59,6 +55,7 @@ type openRoute struct {
 // openRoutes are the routes that need not refuse a stranger. Every other
 // registered route must answer 401, 403 or 404 to each intruder.
 var openRoutes = map[string]openRoute{
+	"GET /healthz":             {reason: "a load balancer's probe: says only whether the database answers"},
 	"GET /{$}":                 {reason: "sends a browser to /files or to /login"},
 	"GET /login":               {reason: "the sign-in page"},
 	"POST /login":              {reason: "signing in is how a credential is got"},
