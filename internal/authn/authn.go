@@ -76,11 +76,11 @@ func (res *Resolver) Resolve(r *http.Request, accept Credentials) (*Caller, erro
 	}
 	if accept&Recipient != 0 {
 		if ck, err := r.Cookie(httpx.RecipientCookie); err == nil && ck.Value != "" {
-			email, err := res.store.RecipientBySession(ctx, ck.Value)
+			p, err := res.store.RecipientBySession(ctx, ck.Value)
 			if err != nil {
 				return c, err
 			}
-			c.Principal, c.Auth, c.Session = gatehouse.RecipientPrincipal(email), gatehouse.AuthPasscode, ck.Value
+			c.Principal, c.Auth, c.Session = p, gatehouse.AuthPasscode, ck.Value
 			return c, nil
 		}
 	}

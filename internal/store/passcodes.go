@@ -424,15 +424,17 @@ func (tx *Tx) createRecipientSession(email string, remember bool, reauthDays int
 	return sess, err
 }
 
-// RecipientBySession returns the verified address of a live recipient
-// session. Returns EUNAUTHORIZED.
-func (s *Store) RecipientBySession(ctx context.Context, secret string) (string, error) {
+// RecipientBySession returns the principal of a live recipient session:
+// the ad hoc recipient of the address it verified. Returns EUNAUTHORIZED.
+func (s *Store) RecipientBySession(ctx context.Context, secret string) (gatehouse.Principal, error) {
 	var email string
 	err := s.queryRow(ctx, `SELECT email FROM recipient_sessions WHERE hash = ? AND expires_at > ?`, hashSecret(secret), micros(s.Now())).Scan(&email)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "Verify your email address to open this link.")
+		return gatehouse.Principal{}, gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "Verify your email address to open this link.")
+	} else if err != nil {
+		return gatehouse.Principal{}, err
 	}
-	return email, err
+	return gatehouse.RecipientPrincipal(email), nil
 }
 
 // EndRecipientSession ends a recipient session.

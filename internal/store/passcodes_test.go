@@ -171,8 +171,8 @@ func TestPasscodeVerify(t *testing.T) {
 			if err != nil || sess.Email != "ext@partner.test" || !sess.ExpiresAt.Equal(e.clock.Now().Add(24*time.Hour)) {
 				t.Fatalf("verify: %+v %v", sess, err)
 			}
-			if email, err := e.RecipientBySession(ctx, sess.Secret); err != nil || email != "ext@partner.test" {
-				t.Errorf("RecipientBySession: %q %v", email, err)
+			if p, err := e.RecipientBySession(ctx, sess.Secret); err != nil || p != gatehouse.RecipientPrincipal("ext@partner.test") {
+				t.Errorf("RecipientBySession: %+v %v; want the recipient ext@partner.test", p, err)
 			}
 			// Single use.
 			_, err = e.verify("ext@partner.test", code)
