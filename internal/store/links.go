@@ -307,41 +307,18 @@ func (s *Store) LinkByShareID(ctx context.Context, shareID string) (*gatehouse.L
 	return l, err
 }
 
-// LinkByToken returns the link a token opens. Unknown and deleted tokens
-// are ENOTFOUND; expired links, and links of a disabled owner, are EGONE.
+// LinkByToken returns the link a token opens, for the passcode pages that
+// act on a link before anyone has verified. Unknown and deleted tokens are
+// ENOTFOUND; expired links, and links of a disabled owner, are EGONE.
 func (s *Store) LinkByToken(ctx context.Context, token string) (*gatehouse.Link, error) {
-	l, _, _, err := s.LinkForRecipient(ctx, token, "")
-	return l, err
-}
-
-// LinkForRecipient resolves a link token and a recipient session secret in
-// one query, as every recipient request needs: the link (ENOTFOUND or EGONE
-// as LinkByToken), the session's verified address ("" without a live
-// session), and whether that address is still secured to the link.
-func (s *Store) LinkForRecipient(ctx context.Context, token, secret string) (*gatehouse.Link, string, bool, error) {
-	if len(token) < 32 || len(token) > 128 {
-		return nil, "", false, notFound("The link")
+	l, _, f, err := s.RecipientLink(ctx, token, "")
+	if err != nil {
+		return nil, err
 	}
-	var email string
-	var onLink int
-	var ownerDisabled bool
-	l, err := s.scanLink(s.queryRow(ctx, `SELECT `+prefixed("links.", linkColumns)+`, COALESCE(x.email, ''),
-			CASE WHEN r.email IS NULL THEN 0 ELSE 1 END, u.disabled
-		FROM links
-		JOIN drives d ON d.id = links.drive_id JOIN users u ON u.id = d.owner_id
-		LEFT JOIN recipient_sessions x ON x.hash = ? AND x.expires_at > ?
-		LEFT JOIN link_recipients r ON r.link_id = links.id AND r.email = x.email
-		WHERE links.token_hash = ?`, hashSecret(secret), micros(s.Now()), hashSecret(token)), &email, &onLink, &ownerDisabled)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, "", false, notFound("The link")
-	} else if err != nil {
-		return nil, "", false, err
+	if err := f.Via.Usable(f.Now); err != nil {
+		return nil, err
 	}
-	lf := gatehouse.LinkFacts{ExpiresAt: l.ExpiresAt, OwnerDisabled: ownerDisabled}
-	if err := lf.Usable(s.Now()); err != nil {
-		return nil, "", false, err
-	}
-	return l, email, onLink == 1, nil
+	return l, nil
 }
 
 // LinkUpdate holds the fields of a link to change.
@@ -557,28 +534,6 @@ func (s *Store) IsRecipient(ctx context.Context, linkID, email string) (bool, er
 	var n int
 	err := s.queryRow(ctx, `SELECT COUNT(*) FROM link_recipients WHERE link_id = ? AND email = ?`, linkID, strings.ToLower(email)).Scan(&n)
 	return n > 0, err
-}
-
-// LinkItem returns an item a link reaches: the shared item itself or, for a
-// folder, anything inside it. Anything else is ENOTFOUND.
-func (s *Store) LinkItem(ctx context.Context, l *gatehouse.Link, id string) (*gatehouse.Item, error) {
-	it, err := s.Item(ctx, l.DriveID, id)
-	if err != nil {
-		return nil, err
-	}
-	if it.ID == l.ItemID {
-		return it, nil
-	}
-	ids, _, err := s.ancestors(reader{s, ctx}, it.ParentID)
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range ids {
-		if a == l.ItemID {
-			return it, nil
-		}
-	}
-	return nil, notFound("The item")
 }
 
 // PutFileThroughLink stores an upload made through an edit link: into the

@@ -329,8 +329,11 @@ func TestLinkRevocation(t *testing.T) {
 			}
 			_, err = e.LinkByToken(ctx, e.link.Token)
 			wantCode(t, "link of a disabled owner", err, gatehouse.EGONE)
-			_, _, _, err = e.LinkForRecipient(ctx, e.link.Token, "")
-			wantCode(t, "link of a disabled owner, for a recipient", err, gatehouse.EGONE)
+			_, p, f, err := e.RecipientLink(ctx, e.link.Token, "")
+			if err != nil || p.Kind != gatehouse.Anonymous {
+				t.Fatalf("RecipientLink without a session: %+v %v; want the link and no principal", p, err)
+			}
+			wantCode(t, "link of a disabled owner, for a recipient", gatehouse.Authorize(gatehouse.RecipientPrincipal("ext@partner.test"), gatehouse.ActRead, f), gatehouse.EGONE)
 			if _, err := e.UpdateUser(ctx, admin, owner.ID, store.UserUpdate{Disabled: &enabled}); err != nil {
 				t.Fatal(err)
 			}
