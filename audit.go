@@ -40,6 +40,8 @@ const (
 	OpPasscodeVerified           = "PasscodeVerified"
 	OpPasscodeFailed             = "PasscodeFailed"
 	OpPasscodeVerificationPaused = "PasscodeVerificationPaused"
+
+	OpSharingPolicyChanged = "SharingPolicyChanged"
 )
 
 // Operations returns every audit operation, for checking search filters.
@@ -48,7 +50,8 @@ func Operations() []string {
 		OpFileUploaded, OpFileModified, OpFileAccessed, OpFileDownloaded, OpFileRenamed, OpFileMoved, OpFileDeleted,
 		OpFolderCreated, OpFolderRenamed, OpFolderMoved, OpFolderDeleted,
 		OpSecureLinkCreated, OpSecureLinkUpdated, OpSecureLinkDeleted, OpAddedToSecureLink, OpRemovedFromSecureLink,
-		OpSecureLinkUsed, OpPasscodeSent, OpPasscodeVerified, OpPasscodeFailed, OpPasscodeVerificationPaused}
+		OpSecureLinkUsed, OpPasscodeSent, OpPasscodeVerified, OpPasscodeFailed, OpPasscodeVerificationPaused,
+		OpSharingPolicyChanged}
 }
 
 // Record is one audit record, with the fields of the Microsoft 365 audit

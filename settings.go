@@ -1,0 +1,103 @@
+package gatehouse
+
+// Sharing settings: the tenant-wide sharing policy admins read and change
+// at /v1.0/admin/sharepoint/settings. Later policy fields join this type.
+
+// Bounds and defaults of the sharing settings.
+const (
+	MinExternalUserExpireInDays     = 30
+	MaxExternalUserExpireInDays     = 730
+	DefaultExternalUserExpireInDays = 60
+	// The e-mail attestation period is the passcode re-authentication
+	// period: DefaultReauthDays and MaxReauthDays bound it.
+	MinEmailAttestationReAuthDays = 1
+)
+
+// Field names of the sharing settings, as the API spells them.
+const (
+	SettingB2BIntegration         = "isB2BIntegrationEnabled"
+	SettingExpirationRequired     = "externalUserExpirationRequired"
+	SettingExpireInDays           = "externalUserExpireInDays"
+	SettingEmailAttestationReAuth = "emailAttestationReAuthDays"
+)
+
+// SharingSettings is the tenant's sharing policy.
+type SharingSettings struct {
+	IsB2BIntegrationEnabled        bool
+	ExternalUserExpirationRequired bool
+	ExternalUserExpireInDays       int
+	EmailAttestationReAuthDays     int
+}
+
+// DefaultSharingSettings returns the settings of a new deployment, whose
+// e-mail attestation period starts at reauthDays (the
+// --passcode-reauth-days flag); 0 takes DefaultReauthDays.
+func DefaultSharingSettings(reauthDays int) SharingSettings {
+	if reauthDays == 0 {
+		reauthDays = DefaultReauthDays
+	}
+	return SharingSettings{ExternalUserExpireInDays: DefaultExternalUserExpireInDays, EmailAttestationReAuthDays: reauthDays}
+}
+
+// Validate checks every field against its range, naming the first field
+// out of range.
+func (s SharingSettings) Validate() error {
+	if s.ExternalUserExpireInDays < MinExternalUserExpireInDays || s.ExternalUserExpireInDays > MaxExternalUserExpireInDays {
+		return Errorf(EINVALID, "%s must be a whole number of days from %d to %d; got %d.", SettingExpireInDays,
+			MinExternalUserExpireInDays, MaxExternalUserExpireInDays, s.ExternalUserExpireInDays)
+	}
+	if s.EmailAttestationReAuthDays < MinEmailAttestationReAuthDays || s.EmailAttestationReAuthDays > MaxReauthDays {
+		return Errorf(EINVALID, "%s must be a whole number of days from %d to %d; got %d.", SettingEmailAttestationReAuth,
+			MinEmailAttestationReAuthDays, MaxReauthDays, s.EmailAttestationReAuthDays)
+	}
+	return nil
+}
+
+// SharingSettingsPatch is a partial change: nil fields stay as they are.
+type SharingSettingsPatch struct {
+	IsB2BIntegrationEnabled        *bool
+	ExternalUserExpirationRequired *bool
+	ExternalUserExpireInDays       *int
+	EmailAttestationReAuthDays     *int
+}
+
+// SettingChange is one field a patch changed.
+type SettingChange struct {
+	Name     string `json:"name"`
+	OldValue any    `json:"oldValue"`
+	NewValue any    `json:"newValue"`
+}
+
+// Apply returns s with the patch's fields set, and the fields whose value
+// changed, in the API's order. The result is validated; on error s is
+// returned unchanged. A patch that sets values already in place changes
+// nothing.
+func (s SharingSettings) Apply(p SharingSettingsPatch) (SharingSettings, []SettingChange, error) {
+	next := s
+	if p.IsB2BIntegrationEnabled != nil {
+		next.IsB2BIntegrationEnabled = *p.IsB2BIntegrationEnabled
+	}
+	if p.ExternalUserExpirationRequired != nil {
+		next.ExternalUserExpirationRequired = *p.ExternalUserExpirationRequired
+	}
+	if p.ExternalUserExpireInDays != nil {
+		next.ExternalUserExpireInDays = *p.ExternalUserExpireInDays
+	}
+	if p.EmailAttestationReAuthDays != nil {
+		next.EmailAttestationReAuthDays = *p.EmailAttestationReAuthDays
+	}
+	if err := next.Validate(); err != nil {
+		return s, nil, err
+	}
+	var changes []SettingChange
+	add := func(name string, old, new any) {
+		if old != new {
+			changes = append(changes, SettingChange{Name: name, OldValue: old, NewValue: new})
+		}
+	}
+	add(SettingB2BIntegration, s.IsB2BIntegrationEnabled, next.IsB2BIntegrationEnabled)
+	add(SettingExpirationRequired, s.ExternalUserExpirationRequired, next.ExternalUserExpirationRequired)
+	add(SettingExpireInDays, s.ExternalUserExpireInDays, next.ExternalUserExpireInDays)
+	add(SettingEmailAttestationReAuth, s.EmailAttestationReAuthDays, next.EmailAttestationReAuthDays)
+	return next, changes, nil
+}
