@@ -42,6 +42,10 @@ const (
 	OpPasscodeVerificationPaused = "PasscodeVerificationPaused"
 
 	OpSharingPolicyChanged = "SharingPolicyChanged"
+
+	OpIdentityProviderAdded   = "IdentityProviderAdded"
+	OpIdentityProviderUpdated = "IdentityProviderUpdated"
+	OpIdentityProviderDeleted = "IdentityProviderDeleted"
 )
 
 // Operations returns every audit operation, for checking search filters.
@@ -51,7 +55,7 @@ func Operations() []string {
 		OpFolderCreated, OpFolderRenamed, OpFolderMoved, OpFolderDeleted,
 		OpSecureLinkCreated, OpSecureLinkUpdated, OpSecureLinkDeleted, OpAddedToSecureLink, OpRemovedFromSecureLink,
 		OpSecureLinkUsed, OpPasscodeSent, OpPasscodeVerified, OpPasscodeFailed, OpPasscodeVerificationPaused,
-		OpSharingPolicyChanged}
+		OpSharingPolicyChanged, OpIdentityProviderAdded, OpIdentityProviderUpdated, OpIdentityProviderDeleted}
 }
 
 // Record is one audit record, with the fields of the Microsoft 365 audit
