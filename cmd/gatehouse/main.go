@@ -500,7 +500,7 @@ func (m *Main) routes(mux httpx.Mux) {
 		}
 		w.Write([]byte("ok\n"))
 	}))
-	api.New(m.Store, api.Config{BaseURL: m.Config.BaseURL, MaxUpload: m.Config.MaxUpload}).Register(mux)
+	api.New(m.Store, api.Config{BaseURL: m.Config.BaseURL, MaxUpload: m.Config.MaxUpload, OrgDomains: m.Config.OrgDomains}).Register(mux)
 	web.New(m.Store, web.Config{BaseURL: m.Config.BaseURL, MaxUpload: m.Config.MaxUpload,
 		OrgDomains: m.Config.OrgDomains, ReauthDays: m.Config.ReauthDays}).Register(mux)
 }

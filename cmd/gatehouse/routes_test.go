@@ -86,6 +86,7 @@ type routeVictim struct {
 	perm, shareID, token         string // the edit link on folder
 	recipient                    string // an outsider on that link
 	outboxID                     string
+	idpID                        string // a partner's identity provider: administrators' only
 	apiToken                     string // the victim's own, to check nothing changed
 }
 
@@ -119,6 +120,8 @@ func (v *routeVictim) values(prev, name string) []string {
 			return []string{v.userID, v.email}
 		case "outbox":
 			return []string{v.outboxID}
+		case "identityProviders":
+			return []string{v.idpID}
 		}
 	}
 	return nil
@@ -208,6 +211,10 @@ func (v *routeVictim) bodies() map[string]routeBody {
 		"POST /admin/users":                     {form: url.Values{"email": {"intruder@example.com"}, "name": {"Intruder"}, "password": {"correct horse battery"}, "admin": {"on"}}},
 		"POST /admin/outbox/{id}/retry":         {form: url.Values{"state": {"failed"}}},
 		"POST /admin/pauses/clear":              {form: url.Values{"shareId": {v.shareID}, "email": {v.recipient}}},
+
+		"POST /v1.0/identity/identityProviders": {json: map[string]any{"displayName": "Intruder", "issuer": "https://login.intruder.test/",
+			"clientId": "intruder", "clientSecret": "intruder-secret", "domains": []string{"partner.test"}}},
+		"PATCH /v1.0/identity/identityProviders/{id}": {json: map[string]any{"domains": []string{"partner.test"}, "clientSecret": "intruder-secret"}},
 	}
 }
 
@@ -441,6 +448,10 @@ func TestRoutesRefuseIntruders(t *testing.T) {
 					t.Errorf("an intruder got onto the victim's item: %s", out)
 				}
 			}
+			if idps, err := s.Store.IdentityProviders(ctx); err != nil || len(idps) != 1 || idps[0].ID != v.idpID ||
+				!slices.Equal(idps[0].Domains, []string{"fabrikam.example"}) {
+				t.Errorf("the identity providers after the intruders: %+v, %v", idps, err)
+			}
 			if u, err := s.Store.User(ctx, v.userID); err != nil || u.Disabled {
 				t.Errorf("the victim's account: %+v, %v", u, err)
 			}
@@ -485,6 +496,12 @@ func routeSetup(t *testing.T, s *server, relay *mailtest.Server) (*routeVictim, 
 		t.Fatalf("Outbox: %v %v", msgs, err)
 	}
 	v.outboxID = msgs[0].ID
+	idp, err := s.Store.CreateIdentityProvider(ctx, gatehouse.SystemActor(), store.NewIdentityProvider{DisplayName: "Fabrikam",
+		Issuer: "https://login.fabrikam.example/", ClientID: "gatehouse", ClientSecret: "fabrikam-secret", Domains: []string{"fabrikam.example"}})
+	if err != nil {
+		t.Fatalf("CreateIdentityProvider: %v", err)
+	}
+	v.idpID = idp.ID
 
 	// Another member, with a link of their own verified by an outsider.
 	mallory := s.addUser("mallory@example.com", "Mallory Member", "correct horse battery", false)

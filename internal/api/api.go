@@ -17,6 +17,9 @@ import (
 type Config struct {
 	BaseURL   string
 	MaxUpload int64 // bytes
+	// OrgDomains are the organization's own email domains (--org-domains),
+	// which no partner provider may claim.
+	OrgDomains []string
 }
 
 // Handler serves the API.
@@ -69,6 +72,12 @@ func (h *Handler) Register(mux httpx.Mux) {
 	route("POST /v1.0/admin/outbox/{id}/retry", h.admin(h.retryOutbox))
 	route("GET /v1.0/admin/passcodePauses", h.admin(h.listPasscodePauses))
 	route("DELETE /v1.0/admin/passcodePauses/{shareId}/{email}", h.admin(h.clearPasscodePause))
+
+	route("GET /v1.0/identity/identityProviders", h.admin(h.listIdentityProviders))
+	route("POST /v1.0/identity/identityProviders", h.admin(h.createIdentityProvider))
+	route("GET /v1.0/identity/identityProviders/{id}", h.admin(h.getIdentityProvider))
+	route("PATCH /v1.0/identity/identityProviders/{id}", h.admin(h.updateIdentityProvider))
+	route("DELETE /v1.0/identity/identityProviders/{id}", h.admin(h.deleteIdentityProvider))
 
 	mux.Handle("/v1.0/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, gatehouse.Errorf(gatehouse.EINVALID, "%s %s is not an API route.", r.Method, r.URL.Path))
