@@ -219,6 +219,7 @@ type fixture struct {
 	throwPerm             string // a link on throwFile2 routes may delete
 	throwUser             string
 	outboxID              string
+	idp                   string // a partner's identity provider, which routes may change and delete
 }
 
 const ext = "ext@partner.test"
@@ -281,6 +282,8 @@ func newFixture(t *testing.T, b testenv.Backend) *fixture {
 		t.Fatalf("Outbox: %v", err)
 	}
 	f.outboxID = msgs[0].ID
+	f.idp = a.json("POST", "/v1.0/identity/identityProviders", map[string]any{"displayName": "Fabrikam", "issuer": "https://login.fabrikam.example/",
+		"clientId": "gatehouse", "clientSecret": "fabrikam-secret", "domains": []string{"fabrikam.example"}}, 201)["id"].(string)
 	return f
 }
 
@@ -324,6 +327,13 @@ func (f *fixture) routes() []route {
 		{"POST", "/v1.0/admin/outbox/" + f.outboxID + "/retry", asBearer, bodyNone, nil},
 		{"GET", "/v1.0/admin/passcodePauses", asBearer, bodyNone, nil},
 		{"DELETE", "/v1.0/admin/passcodePauses/" + f.shareID + "/" + ext, asBearer, bodyNone, nil},
+		{"GET", "/v1.0/identity/identityProviders", asBearer, bodyNone, nil},
+		{"POST", "/v1.0/identity/identityProviders", asBearer, bodyJSON, map[string]any{"@odata.type": "#microsoft.graph.openIdConnectIdentityProvider",
+			"displayName": "Contoso", "issuer": "https://login.contoso.example/", "clientId": "gatehouse", "clientSecret": "contoso-secret",
+			"domains": []string{"contoso.example"}, "scope": "openid email"}},
+		{"GET", "/v1.0/identity/identityProviders/" + f.idp, asBearer, bodyNone, nil},
+		{"PATCH", "/v1.0/identity/identityProviders/" + f.idp, asBearer, bodyJSON, map[string]any{"displayName": "Fabrikam Ltd",
+			"issuer": "https://login.fabrikam.example/", "clientSecret": "rotated-secret", "domains": []string{"fabrikam.example", "fabrikam.test"}}},
 		{"POST", "/v1.0/nothing/here", asBearer, bodyNone, nil},
 
 		{"GET", "/", asMember, bodyNone, nil},
@@ -366,6 +376,7 @@ func (f *fixture) routes() []route {
 		{"DELETE", it + f.throwFile2 + "/permissions/" + f.throwPerm, asBearer, bodyNone, nil},
 		{"DELETE", it + f.throwFile2, asBearer, bodyNone, nil},
 		{"DELETE", "/v1.0/users/" + f.throwUser, asBearer, bodyNone, nil},
+		{"DELETE", "/v1.0/identity/identityProviders/" + f.idp, asBearer, bodyNone, nil},
 		{"POST", "/s/" + tok + "/signout", asRecipient, bodyForm, nil},
 		{"POST", "/logout", asMember, bodyForm, nil},
 	}
@@ -377,7 +388,7 @@ func (f *fixture) routes() []route {
 func (f *fixture) badPaths(path string) []string {
 	tok := strings.TrimPrefix(f.link, f.s.URL+"/s/")
 	values := []string{f.d, f.root, f.folder, f.file, f.perm, f.shareID, tok, f.throwFile, f.throwFile2,
-		f.throwPerm, f.throwUser, f.outboxID, ext, "app.js"}
+		f.throwPerm, f.throwUser, f.outboxID, f.idp, ext, "app.js"}
 	var out []string
 	for _, v := range values {
 		if !strings.Contains(path, v) {
