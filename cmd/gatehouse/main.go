@@ -80,7 +80,7 @@ func serveFlags(fs *flag.FlagSet, c *Config) *serveValues {
 	fs.StringVar(&v.maxUpload, "max-upload-mib", env("GATEHOUSE_MAX_UPLOAD_MIB", strconv.Itoa(gatehouse.DefaultMaxUploadMiB)), "largest upload in `MiB` (GATEHOUSE_MAX_UPLOAD_MIB)")
 	fs.StringVar(&c.SMTPURL, "smtp-url", env("GATEHOUSE_SMTP_URL", ""), "outgoing mail `url`: smtp://[user:pass@]host:port, smtp+starttls://… or smtps://…; empty writes mail to <data>/maildir (GATEHOUSE_SMTP_URL)")
 	fs.StringVar(&c.MailFrom, "mail-from", env("GATEHOUSE_MAIL_FROM", gatehouse.DefaultMailFrom), "sender `address` of every mail (GATEHOUSE_MAIL_FROM)")
-	fs.StringVar(&v.reauthDays, "passcode-reauth-days", env("GATEHOUSE_PASSCODE_REAUTH_DAYS", "30"), "`days` a recipient who ticks \"keep me verified\" stays verified, 1–365 (GATEHOUSE_PASSCODE_REAUTH_DAYS)")
+	fs.StringVar(&v.reauthDays, "passcode-reauth-days", env("GATEHOUSE_PASSCODE_REAUTH_DAYS", "30"), "initial `days` a recipient who ticks \"keep me verified\" stays verified, 1–365; then the sharing setting emailAttestationReAuthDays (GATEHOUSE_PASSCODE_REAUTH_DAYS)")
 	fs.StringVar(&v.orgDomains, "org-domains", env("GATEHOUSE_ORG_DOMAINS", ""), "the organization's email `domains`, comma-separated (GATEHOUSE_ORG_DOMAINS)")
 	fs.StringVar(&c.TLSCert, "tls-cert", env("GATEHOUSE_TLS_CERT", ""), "PEM certificate chain `file`; with --tls-key, serves HTTPS and HTTP/2 (GATEHOUSE_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", env("GATEHOUSE_TLS_KEY", ""), "PEM private key `file` of --tls-cert (GATEHOUSE_TLS_KEY)")
@@ -256,7 +256,7 @@ func openStore(ctx context.Context, c *Config) (*store.Store, *blob.Store, error
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit key %s: %w", keyFile, err)
 	}
-	s, err := store.Open(ctx, dsn, blobs, store.Options{BaseURL: c.BaseURL, MailFrom: c.MailFrom, AuditKey: key})
+	s, err := store.Open(ctx, dsn, blobs, store.Options{BaseURL: c.BaseURL, MailFrom: c.MailFrom, AuditKey: key, ReauthDays: c.ReauthDays})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open the store (audit key %s): %w", keyFile, err)
 	}
@@ -502,5 +502,5 @@ func (m *Main) routes(mux httpx.Mux) {
 	}))
 	api.New(m.Store, api.Config{BaseURL: m.Config.BaseURL, MaxUpload: m.Config.MaxUpload, OrgDomains: m.Config.OrgDomains}).Register(mux)
 	web.New(m.Store, web.Config{BaseURL: m.Config.BaseURL, MaxUpload: m.Config.MaxUpload,
-		OrgDomains: m.Config.OrgDomains, ReauthDays: m.Config.ReauthDays}).Register(mux)
+		OrgDomains: m.Config.OrgDomains}).Register(mux)
 }

@@ -160,7 +160,7 @@ func TestOutboxWorkerDelivers(t *testing.T) {
 			}
 			pc := relay.WaitFor(t, guest, 10*time.Second)
 			code := mailtest.Code(t, pc)
-			if _, err := s.VerifyPasscode(ctx, l.Token, guest, code, false, 30, "198.51.100.7", "test-agent/1.0"); err != nil {
+			if _, err := s.VerifyPasscode(ctx, l.Token, guest, code, false, "198.51.100.7", "test-agent/1.0"); err != nil {
 				t.Errorf("VerifyPasscode with the mailed code: %v", err)
 			}
 

@@ -123,7 +123,7 @@ func BenchmarkPasscodeVerify(b *testing.B) {
 	b.ResetTimer()
 	verified := run("verify", b.N, func(i int) error {
 		p := pairs[i]
-		_, err := s.VerifyPasscode(ctx, p.token, p.email, p.code, false, 30, "10.9.9.9", "bench")
+		_, err := s.VerifyPasscode(ctx, p.token, p.email, p.code, false, "10.9.9.9", "bench")
 		return err
 	})
 	b.StopTimer()

@@ -38,7 +38,7 @@ func TestPasscodeTriesPerClient(t *testing.T) {
 			const email, recipient = "ext@partner.test", "192.0.2.1"
 			code := e.send(email, "203.0.113.1") // asked for by someone else; it reaches the mailbox all the same
 			try := func(c, ip string) error {
-				_, err := e.VerifyPasscode(ctx, e.link.Token, email, c, false, 30, ip, "ua")
+				_, err := e.VerifyPasscode(ctx, e.link.Token, email, c, false, ip, "ua")
 				return err
 			}
 
@@ -79,7 +79,7 @@ func TestPasscodeTriesPerClient(t *testing.T) {
 			var recErr error
 			parallel(31, func(i int) {
 				if i == 30 {
-					sess, recErr = e.VerifyPasscode(ctx, e.link.Token, email, code, false, 30, recipient, "ua")
+					sess, recErr = e.VerifyPasscode(ctx, e.link.Token, email, code, false, recipient, "ua")
 					return
 				}
 				for range gatehouse.PasscodeMaxFailures + 1 {
@@ -104,7 +104,7 @@ func TestThrottleCountsParallelFailures(t *testing.T) {
 			e := newLinkEnv(t, b, "ext@partner.test")
 			e.send("ext@partner.test", "192.0.2.1")
 			parallel(40, func(i int) {
-				e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", fmt.Sprintf("%08d", i), false, 30, "203.0.113.40", "ua")
+				e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", fmt.Sprintf("%08d", i), false, "203.0.113.40", "ua")
 			})
 			if n := e.count(`SELECT failures FROM login_attempts WHERE key = ?`, "verify-ip:203.0.113.40"); n != 40 {
 				t.Errorf("verify throttle count after 40 parallel failures: got %d, want 40", n)
@@ -139,7 +139,7 @@ func TestSendsNeverLeaveRecipientWithoutCode(t *testing.T) {
 				if c := e.send(email, attacker); c != "" {
 					mailbox = append(mailbox, &mail{code: c, at: e.clock.Now()})
 				}
-				e.VerifyPasscode(ctx, e.link.Token, email, "00000000", false, 30, attacker, "ua")
+				e.VerifyPasscode(ctx, e.link.Token, email, "00000000", false, attacker, "ua")
 				e.clock.Advance(29 * time.Second)
 				if step%7 != 0 {
 					continue
@@ -161,7 +161,7 @@ func TestSendsNeverLeaveRecipientWithoutCode(t *testing.T) {
 					t.Fatalf("%s in: the recipient's request was refused and no live code is in the mailbox", e.clock.Now().Sub(start))
 				}
 				if step%21 == 0 && unused != nil {
-					if _, err := e.VerifyPasscode(ctx, e.link.Token, email, unused.code, false, 30, recipient, "ua"); err != nil {
+					if _, err := e.VerifyPasscode(ctx, e.link.Token, email, unused.code, false, recipient, "ua"); err != nil {
 						t.Fatalf("%s in: a live code from the mailbox failed at the recipient's client: %v", e.clock.Now().Sub(start), err)
 					}
 					unused.used = true

@@ -224,7 +224,10 @@ type RecipientSession struct {
 // PasscodeMaxFailures tries from each, and pauses stop one address only, so
 // nobody elsewhere can make a code in the recipient's mailbox stop working
 // for the recipient.
-func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, remember bool, reauthDays int, ip, ua string) (*RecipientSession, error) {
+//
+// A remembered session lasts the sharing settings' e-mail attestation
+// period, read in the same transaction.
+func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, remember bool, ip, ua string) (*RecipientSession, error) {
 	l, err := s.LinkByToken(ctx, token)
 	if err != nil {
 		return nil, err
@@ -237,7 +240,7 @@ func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, r
 	var sess *RecipientSession
 	failed := false
 	err = s.inTx(ctx, func(tx *Tx) (err error) {
-		sess, failed, err = s.verifyPasscode(tx, l, email, code, wellFormed, remember, reauthDays, ip, ua)
+		sess, failed, err = s.verifyPasscode(tx, l, email, code, wellFormed, remember, ip, ua)
 		return err
 	})
 	if err != nil {
@@ -252,7 +255,7 @@ func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, r
 // verifyPasscode tries the code in tx. A failed try is committed with its
 // records and reported as failed; a refused one returns errBadCode, which
 // rolls back, so it checks and counts nothing.
-func (s *Store) verifyPasscode(tx *Tx, l *gatehouse.Link, email, code string, wellFormed, remember bool, reauthDays int, ip, ua string) (*RecipientSession, bool, error) {
+func (s *Store) verifyPasscode(tx *Tx, l *gatehouse.Link, email, code string, wellFormed, remember bool, ip, ua string) (*RecipientSession, bool, error) {
 	it, _, err := s.item(tx, l.DriveID, l.ItemID)
 	if err != nil {
 		return nil, false, err
@@ -290,7 +293,7 @@ func (s *Store) verifyPasscode(tx *Tx, l *gatehouse.Link, email, code string, we
 				blocked, ipKey.key); err != nil {
 				return nil, false, err
 			}
-			sess, err := tx.createRecipientSession(email, remember, reauthDays, ip)
+			sess, err := tx.createRecipientSession(email, remember, ip)
 			if err != nil {
 				return nil, false, err
 			}
@@ -410,13 +413,16 @@ func (tx *Tx) passcodeFailed(l *gatehouse.Link, it *gatehouse.Item, actor gateho
 	return tx.audit(p)
 }
 
-func (tx *Tx) createRecipientSession(email string, remember bool, reauthDays int, ip string) (*RecipientSession, error) {
-	if err := gatehouse.ValidateReauthDays(reauthDays); err != nil {
-		return nil, err // the caller's configuration, checked at start
-	}
+// createRecipientSession opens a session; a remembered one lasts the
+// e-mail attestation period of the sharing settings as they are now.
+func (tx *Tx) createRecipientSession(email string, remember bool, ip string) (*RecipientSession, error) {
 	ttl := gatehouse.RecipientSessionTTL
 	if remember {
-		ttl = time.Duration(reauthDays) * 24 * time.Hour
+		st, err := tx.sharingSettings(false)
+		if err != nil {
+			return nil, err
+		}
+		ttl = time.Duration(st.EmailAttestationReAuthDays) * 24 * time.Hour
 	}
 	sess := &RecipientSession{Secret: gatehouse.NewSecret(""), Email: email, Remember: remember, ExpiresAt: tx.now.Add(ttl)}
 	_, err := tx.exec(`INSERT INTO recipient_sessions (id, hash, email, remember, client_ip, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,

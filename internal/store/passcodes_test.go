@@ -70,7 +70,7 @@ func (e *linkEnv) deliver(email string) string {
 }
 
 func (e *linkEnv) verify(email, code string) (*store.RecipientSession, error) {
-	return e.VerifyPasscode(ctx, e.link.Token, email, code, false, 30, "198.51.100.7", "ua")
+	return e.VerifyPasscode(ctx, e.link.Token, email, code, false, "198.51.100.7", "ua")
 }
 
 func wrongCode(code string) string {
@@ -185,7 +185,11 @@ func TestPasscodeVerify(t *testing.T) {
 				t.Errorf("session after 24 h: %v", err)
 			}
 			code = e.send("ext@partner.test", "192.0.2.1")
-			long, err := e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", code, true, 7, "198.51.100.7", "ua")
+			seven := 7
+			if _, err := e.UpdateSharingSettings(ctx, gatehouse.SystemActor(), gatehouse.SharingSettingsPatch{EmailAttestationReAuthDays: &seven}); err != nil {
+				t.Fatal(err)
+			}
+			long, err := e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", code, true, "198.51.100.7", "ua")
 			if err != nil || !long.ExpiresAt.Equal(e.clock.Now().Add(7*24*time.Hour)) || !long.Remember {
 				t.Errorf("remembered session: %+v %v", long, err)
 			}
@@ -208,7 +212,7 @@ func TestPasscodeVerify(t *testing.T) {
 			if _, err := e.verify("ext@partner.test", code); gatehouse.ErrorMessage(err) != generic {
 				t.Errorf("code after 5 wrong tries: %v", err)
 			}
-			if _, err := e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", code, false, 30, "192.0.2.1", "ua"); err != nil {
+			if _, err := e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", code, false, "192.0.2.1", "ua"); err != nil {
 				t.Errorf("the code from another client after 5 wrong tries elsewhere: %v", err)
 			}
 			// A newer code leaves the older one live: both reached the mailbox.
@@ -249,7 +253,7 @@ func TestPasscodePause(t *testing.T) {
 				if i%40 == 0 {
 					e.clock.Advance(16 * time.Minute) // past the client's verify throttle
 				}
-				e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", "12345678", false, 30, attacker, "ua")
+				e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", "12345678", false, attacker, "ua")
 			}
 			pauses, err := e.Pauses(ctx)
 			if err != nil || len(pauses) != 1 || pauses[0].Email != "ext@partner.test" || pauses[0].ShareID != e.link.ShareID ||
@@ -269,11 +273,11 @@ func TestPasscodePause(t *testing.T) {
 			if code == "" {
 				t.Fatal("the recipient's own client got no code")
 			}
-			if _, err := e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", code, false, 30, attacker, "ua"); err == nil {
+			if _, err := e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", code, false, attacker, "ua"); err == nil {
 				t.Errorf("a paused client verified")
 			}
 			// The recipient's client is not paused.
-			if _, err := e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", code, false, 30, recipient, "ua"); err != nil {
+			if _, err := e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", code, false, recipient, "ua"); err != nil {
 				t.Errorf("the recipient's client while another is paused: %v", err)
 			}
 			// The pause lasts an hour; an admin can clear it sooner.
@@ -284,7 +288,7 @@ func TestPasscodePause(t *testing.T) {
 			}
 			e.clock.Advance(31 * time.Second)
 			code = e.send("ext@partner.test", attacker)
-			if _, err := e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", code, false, 30, attacker, "ua"); err != nil {
+			if _, err := e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", code, false, attacker, "ua"); err != nil {
 				t.Errorf("verify after the pause was cleared: %v", err)
 			}
 			wantCode(t, "clear again", e.ClearPause(ctx, admin, e.link.ShareID, "ext@partner.test", ""), gatehouse.ENOTFOUND)

@@ -70,6 +70,9 @@ type Options struct {
 	// a key the log was not begun with. Nil (tests only) hashes without a
 	// key and keeps secrets unsealed.
 	AuditKey []byte
+	// ReauthDays is the e-mail attestation period the sharing settings
+	// start with (--passcode-reauth-days); 0 is the default.
+	ReauthDays int
 }
 
 // Now reads the store's clock.

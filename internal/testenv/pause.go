@@ -44,7 +44,7 @@ func PausePasscodes(t testing.TB, s *store.Store, clock *Clock, token, email str
 			wrong = "00000001"
 		}
 		for range gatehouse.PasscodeMaxFailures {
-			s.VerifyPasscode(ctx, token, email, wrong, false, 30, ip, "testenv")
+			s.VerifyPasscode(ctx, token, email, wrong, false, ip, "testenv")
 		}
 	}
 	pauses, err := s.Pauses(ctx)

@@ -223,7 +223,7 @@ func (h *Handler) recipientVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	token := r.PathValue("token")
-	sess, err := h.store.VerifyPasscode(r.Context(), token, in.Email, in.Code, in.Remember, h.cfg.ReauthDays, httpx.ClientIP(r), r.UserAgent())
+	sess, err := h.store.VerifyPasscode(r.Context(), token, in.Email, in.Code, in.Remember, httpx.ClientIP(r), r.UserAgent())
 	if err != nil {
 		if gatehouse.ErrorCode(err) != gatehouse.EINVALID || wantsJSON(r) {
 			h.fail(w, r, err)
@@ -232,9 +232,9 @@ func (h *Handler) recipientVerify(w http.ResponseWriter, r *http.Request) {
 		h.recipientPage(w, r, http.StatusBadRequest, "code", strings.ToLower(strings.TrimSpace(in.Email)), gatehouse.ErrorMessage(err))
 		return
 	}
-	maxAge := 0
+	maxAge := 0 // a browser session's cookie
 	if in.Remember {
-		maxAge = h.cfg.ReauthDays * 24 * 60 * 60
+		maxAge = int(sess.ExpiresAt.Sub(h.store.Now()).Round(time.Second).Seconds())
 	}
 	httpx.SetCookie(w, r, RecipientCookie, sess.Secret, maxAge)
 	if wantsJSON(r) || jsonBody(r) {

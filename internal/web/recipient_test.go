@@ -44,14 +44,14 @@ func newShareEnv(t *testing.T) *shareEnv {
 	dbPath := filepath.Join(dir, "g.db")
 	const base = "http://gatehouse.test"
 	clk := testenv.NewClock(time.Now().UTC())
-	s, err := store.Open(context.Background(), dbPath, blobs, store.Options{Now: clk.Now, BaseURL: base})
+	s, err := store.Open(context.Background(), dbPath, blobs, store.Options{Now: clk.Now, BaseURL: base, ReauthDays: testReauthDays})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	mux := http.NewServeMux()
 	api.New(s, api.Config{BaseURL: base, MaxUpload: 1 << 20}).Register(mux)
-	New(s, Config{BaseURL: base, MaxUpload: 1 << 20, OrgDomains: []string{"example.com"}, ReauthDays: testReauthDays}).Register(mux)
+	New(s, Config{BaseURL: base, MaxUpload: 1 << 20, OrgDomains: []string{"example.com"}}).Register(mux)
 	srv := httptest.NewServer(httpx.SecurityHeaders(mux))
 	t.Cleanup(srv.Close)
 	e := &shareEnv{testEnv: &testEnv{t: t, store: s, clock: clk, srv: srv, dbPath: dbPath}}

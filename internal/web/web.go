@@ -37,8 +37,6 @@ type Config struct {
 	// OrgDomains are the organization's own email domains: their people
 	// sign in instead of asking for a passcode.
 	OrgDomains []string
-	// ReauthDays is how long "keep me verified on this device" lasts.
-	ReauthDays int
 }
 
 // Handler serves the UI.

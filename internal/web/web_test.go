@@ -53,7 +53,7 @@ func newEnv(t *testing.T) *testEnv {
 	}
 	t.Cleanup(func() { s.Close() })
 	mux := http.NewServeMux()
-	New(s, Config{BaseURL: base, MaxUpload: 1 << 20, ReauthDays: gatehouse.DefaultReauthDays}).Register(mux)
+	New(s, Config{BaseURL: base, MaxUpload: 1 << 20}).Register(mux)
 	srv := httptest.NewServer(httpx.SecurityHeaders(mux))
 	t.Cleanup(srv.Close)
 	return &testEnv{t: t, store: s, clock: clock, srv: srv, dbPath: dbPath}
