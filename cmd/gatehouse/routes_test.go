@@ -199,6 +199,8 @@ func (v *routeVictim) bodies() map[string]routeBody {
 			"passwordProfile": map[string]any{"password": "correct horse battery"}, "isAdmin": true}},
 		"PATCH /v1.0/users/{id}": {json: map[string]any{"accountEnabled": false}},
 
+		"PATCH /v1.0/admin/sharepoint/settings": {json: map[string]any{"isB2BIntegrationEnabled": true, "emailAttestationReAuthDays": 365}},
+
 		"POST /login":                           {form: url.Values{"email": {"nobody@example.com"}, "password": {"not the password"}, "next": {"/files"}}},
 		"POST /files/{id}/folder":               {form: url.Values{"name": {"Intruder"}}},
 		"POST /files/{id}/upload":               {multipart: true},

@@ -72,6 +72,8 @@ func (h *Handler) Register(mux httpx.Mux) {
 	route("POST /v1.0/admin/outbox/{id}/retry", h.admin(h.retryOutbox))
 	route("GET /v1.0/admin/passcodePauses", h.admin(h.listPasscodePauses))
 	route("DELETE /v1.0/admin/passcodePauses/{shareId}/{email}", h.admin(h.clearPasscodePause))
+	route("GET /v1.0/admin/sharepoint/settings", h.admin(h.getSharingSettings))
+	route("PATCH /v1.0/admin/sharepoint/settings", h.admin(h.updateSharingSettings))
 
 	route("GET /v1.0/identity/identityProviders", h.admin(h.listIdentityProviders))
 	route("POST /v1.0/identity/identityProviders", h.admin(h.createIdentityProvider))
