@@ -46,6 +46,8 @@ const (
 	OpIdentityProviderAdded   = "IdentityProviderAdded"
 	OpIdentityProviderUpdated = "IdentityProviderUpdated"
 	OpIdentityProviderDeleted = "IdentityProviderDeleted"
+
+	OpGuestUserAdded = "GuestUserAdded"
 )
 
 // Operations returns every audit operation, for checking search filters.
@@ -55,7 +57,8 @@ func Operations() []string {
 		OpFolderCreated, OpFolderRenamed, OpFolderMoved, OpFolderDeleted,
 		OpSecureLinkCreated, OpSecureLinkUpdated, OpSecureLinkDeleted, OpAddedToSecureLink, OpRemovedFromSecureLink,
 		OpSecureLinkUsed, OpPasscodeSent, OpPasscodeVerified, OpPasscodeFailed, OpPasscodeVerificationPaused,
-		OpSharingPolicyChanged, OpIdentityProviderAdded, OpIdentityProviderUpdated, OpIdentityProviderDeleted}
+		OpSharingPolicyChanged, OpIdentityProviderAdded, OpIdentityProviderUpdated, OpIdentityProviderDeleted,
+		OpGuestUserAdded}
 }
 
 // Record is one audit record, with the fields of the Microsoft 365 audit

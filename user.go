@@ -25,6 +25,11 @@ type User struct {
 	Disabled    bool
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// Guests only (see guest.go); empty for members.
+	ExternalUserState          string
+	ExternalUserStateChangedAt time.Time
+	CreationType               string
+	Identities                 []Identity
 }
 
 // NormalizeEmail lower-cases and checks an email address. Display names

@@ -79,6 +79,9 @@ func (s *Store) User(ctx context.Context, id string) (*gatehouse.User, error) {
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("The user")
 	}
+	if err == nil {
+		err = s.fillGuests(ctx, u)
+	}
 	return u, err
 }
 
@@ -87,6 +90,9 @@ func (s *Store) UserByEmail(ctx context.Context, email string) (*gatehouse.User,
 	u, err := scanUser(s.queryRow(ctx, `SELECT `+userColumns+` FROM users WHERE email = ?`, strings.ToLower(strings.TrimSpace(email))))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("The user")
+	}
+	if err == nil {
+		err = s.fillGuests(ctx, u)
 	}
 	return u, err
 }
@@ -116,7 +122,11 @@ func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]*gate
 		}
 		out = append(out, u)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	rows.Close()
+	return out, s.fillGuests(ctx, out...)
 }
 
 // UserUpdate holds the fields to change; nil fields stay as they are.
