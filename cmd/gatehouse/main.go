@@ -29,6 +29,7 @@ import (
 	"gatehouse/internal/blob"
 	"gatehouse/internal/httpx"
 	"gatehouse/internal/mail"
+	"gatehouse/internal/oidc"
 	"gatehouse/internal/outbox"
 	"gatehouse/internal/store"
 	"gatehouse/internal/web"
@@ -501,6 +502,7 @@ func (m *Main) routes(mux httpx.Mux) {
 		w.Write([]byte("ok\n"))
 	}))
 	api.New(m.Store, api.Config{BaseURL: m.Config.BaseURL, MaxUpload: m.Config.MaxUpload, OrgDomains: m.Config.OrgDomains}).Register(mux)
+	rp := oidc.New(m.Store, oidc.Options{BaseURL: m.Config.BaseURL, Provider: web.PartnerProviders(m.Store)})
 	web.New(m.Store, web.Config{BaseURL: m.Config.BaseURL, MaxUpload: m.Config.MaxUpload,
-		OrgDomains: m.Config.OrgDomains}).Register(mux)
+		OrgDomains: m.Config.OrgDomains, OIDC: rp}).Register(mux)
 }

@@ -66,6 +66,7 @@ var openRoutes = map[string]openRoute{
 	"POST /s/{token}/passcode": {reason: "asks for a code; answers alike whoever asks"},
 	"POST /s/{token}/verify":   {reason: "checks a code: the way in for a recipient"},
 	"POST /s/{token}/signout":  {reason: "ends the caller's own recipient session only", ends: true},
+	"GET /auth/oidc/callback":  {reason: "a partner's sign-in returns here; only the pending sign-in its state names lets anyone in"},
 
 	"GET /v1.0/me":                     {reason: "the caller's own user", own: true},
 	"GET /v1.0/me/drive":               {reason: "the caller's own drive", own: true},

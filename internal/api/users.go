@@ -11,10 +11,23 @@ import (
 )
 
 func userJSON(u *gatehouse.User) map[string]any {
+	ids := make([]map[string]string, 0, len(u.Identities))
+	for _, id := range u.Identities {
+		ids = append(ids, map[string]string{"signInType": id.SignInType, "issuer": id.Issuer, "issuerAssignedId": id.IssuerAssignedID})
+	}
+	var state, stateAt any // null for members, as in Graph
+	if u.ExternalUserState != "" {
+		state, stateAt = u.ExternalUserState, u.ExternalUserStateChangedAt
+	}
+	var creation any
+	if u.CreationType != "" {
+		creation = u.CreationType
+	}
 	return map[string]any{
 		"id": u.ID, "displayName": u.DisplayName, "mail": u.Email, "userPrincipalName": u.Email,
 		"userType": u.UserType, "accountEnabled": !u.Disabled, "createdDateTime": u.CreatedAt,
-		"isAdmin": u.IsAdmin,
+		"isAdmin": u.IsAdmin, "externalUserState": state, "externalUserStateChangeDateTime": stateAt,
+		"creationType": creation, "identities": ids,
 	}
 }
 
@@ -22,7 +35,12 @@ func (h *Handler) getMe(w http.ResponseWriter, r *http.Request, c *caller) error
 	if err := gatehouse.AuthorizeDirectory(c.Principal, gatehouse.ActReadUsers, c.UserID); err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, userJSON(c.User))
+	// Re-read: the session's user leaves out the guest fields.
+	u, err := h.store.User(r.Context(), c.UserID)
+	if err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, userJSON(u))
 	return nil
 }
 

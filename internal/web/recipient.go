@@ -80,6 +80,7 @@ type recipientData struct {
 	Email      string
 	SignIn     string // the sign-in address for the organization's own people
 	OtherEmail bool   // a session for another address is open
+	PartnerURL string // starts the sign-in at the address's partner
 }
 
 func (h *Handler) recipientPage(w http.ResponseWriter, r *http.Request, status int, step, email, errMsg string) {
@@ -196,6 +197,15 @@ func (h *Handler) recipientPasscode(w http.ResponseWriter, r *http.Request) {
 	// A recipient's request does more work than a stranger's; answering no
 	// sooner than a fixed time keeps the difference out of the timing.
 	floor := time.Now().Add(passcodeAnswerFloor)
+	partner, err := h.partnerFor(r.Context(), email)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if partner != nil {
+		h.partnerPasscode(w, r, partner, email, floor)
+		return
+	}
 	err = h.store.SendPasscode(r.Context(), token, email, httpx.ClientIP(r), r.UserAgent())
 	if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND && gatehouse.ErrorCode(err) != gatehouse.EGONE {
 		time.Sleep(time.Until(floor))
@@ -230,6 +240,23 @@ func (h *Handler) recipientVerify(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.recipientPage(w, r, http.StatusBadRequest, "code", strings.ToLower(strings.TrimSpace(in.Email)), gatehouse.ErrorMessage(err))
+		return
+	}
+	// A partner's person proved the address with the code; from here on
+	// the partner signs them in, as a guest, instead of the code.
+	email := strings.ToLower(strings.TrimSpace(in.Email))
+	if p, err := h.partnerFor(r.Context(), email); err != nil || p != nil {
+		if err == nil {
+			err = h.store.EndRecipientSession(r.Context(), sess.Secret)
+		}
+		if err == nil {
+			err = h.store.AttestGuestEmail(r.Context(), email)
+		}
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		h.partnerSignIn(w, r, p, email)
 		return
 	}
 	maxAge := 0 // a browser session's cookie

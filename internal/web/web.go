@@ -23,6 +23,7 @@ import (
 	"gatehouse"
 	"gatehouse/internal/authn"
 	"gatehouse/internal/httpx"
+	"gatehouse/internal/oidc"
 	"gatehouse/internal/store"
 )
 
@@ -37,6 +38,8 @@ type Config struct {
 	// OrgDomains are the organization's own email domains: their people
 	// sign in instead of asking for a passcode.
 	OrgDomains []string
+	// OIDC signs partners' people in; nil when not set up.
+	OIDC *oidc.RP
 }
 
 // Handler serves the UI.
@@ -108,6 +111,9 @@ func (h *Handler) Register(mux httpx.Mux) {
 	handle("POST /admin/outbox/{id}/retry", form(admin(h.retryMail)))
 	handle("GET /admin/pauses", admin(h.pauses))
 	handle("POST /admin/pauses/clear", form(admin(h.clearPause)))
+
+	// Partners send the browser back here; the pending sign-in is the credential.
+	handleFunc("GET "+oidc.CallbackPath, h.oidcCallback)
 
 	handleFunc("GET /static/{name}", h.static)
 }
