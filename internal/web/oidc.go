@@ -50,7 +50,9 @@ func (h *Handler) partnerFor(ctx context.Context, email string) (*oidc.Provider,
 
 // partnerSignIn answers a recipient whose address belongs to a partner
 // with the address that starts the partner's sign-in for it, coming back
-// to the link: {"signInUrl"} for a script, a redirect for a browser.
+// to the link: {"signInUrl"} for a script, a page with a link to it for a
+// browser. Not a redirect: the form's page allows form-action 'self' only,
+// which browsers apply to a form's redirects too.
 func (h *Handler) partnerSignIn(w http.ResponseWriter, r *http.Request, p *oidc.Provider, email string) {
 	u, err := h.cfg.OIDC.Begin(r.Context(), p, email, "/s/"+url.PathEscape(r.PathValue("token")))
 	if err != nil {
@@ -61,7 +63,8 @@ func (h *Handler) partnerSignIn(w http.ResponseWriter, r *http.Request, p *oidc.
 		httpx.WriteJSON(w, http.StatusOK, map[string]string{"signInUrl": u})
 		return
 	}
-	redirect(w, r, u)
+	d := &recipientData{base: h.base(w, r, "Open a shared link"), Token: r.PathValue("token"), Step: "partner", Email: email, PartnerURL: u}
+	h.render(w, r, http.StatusOK, "recipient", d)
 }
 
 // oidcCallback is GET /auth/oidc/callback, where partners send the
