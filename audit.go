@@ -48,6 +48,10 @@ const (
 	OpIdentityProviderDeleted = "IdentityProviderDeleted"
 
 	OpGuestUserAdded = "GuestUserAdded"
+
+	OpSharingInvitationCreated  = "SharingInvitationCreated"
+	OpSharingInvitationAccepted = "SharingInvitationAccepted"
+	OpSharingInvitationRevoked  = "SharingInvitationRevoked"
 )
 
 // Operations returns every audit operation, for checking search filters.
@@ -58,7 +62,7 @@ func Operations() []string {
 		OpSecureLinkCreated, OpSecureLinkUpdated, OpSecureLinkDeleted, OpAddedToSecureLink, OpRemovedFromSecureLink,
 		OpSecureLinkUsed, OpPasscodeSent, OpPasscodeVerified, OpPasscodeFailed, OpPasscodeVerificationPaused,
 		OpSharingPolicyChanged, OpIdentityProviderAdded, OpIdentityProviderUpdated, OpIdentityProviderDeleted,
-		OpGuestUserAdded}
+		OpGuestUserAdded, OpSharingInvitationCreated, OpSharingInvitationAccepted, OpSharingInvitationRevoked}
 }
 
 // Record is one audit record, with the fields of the Microsoft 365 audit
