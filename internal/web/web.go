@@ -111,6 +111,10 @@ func (h *Handler) Register(mux httpx.Mux) {
 	handle("POST /admin/outbox/{id}/retry", form(admin(h.retryMail)))
 	handle("GET /admin/pauses", admin(h.pauses))
 	handle("POST /admin/pauses/clear", form(admin(h.clearPause)))
+	handle("GET /admin/identityProviders", admin(h.identityProviders))
+	handle("POST /admin/identityProviders", form(admin(h.createIdentityProvider)))
+	handle("POST /admin/identityProviders/{id}", form(admin(h.updateIdentityProvider)))
+	handle("POST /admin/identityProviders/{id}/delete", form(admin(h.deleteIdentityProvider)))
 
 	// Partners send the browser back here; the pending sign-in is the credential.
 	handleFunc("GET "+oidc.CallbackPath, h.oidcCallback)

@@ -1,0 +1,86 @@
+package web
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// TestIdentityProvidersPage: an administrator adds, edits and removes a
+// partner; the secret never reaches a page, a blank secret on edit keeps it,
+// an organization domain is refused, and members are kept out.
+func TestIdentityProvidersPage(t *testing.T) {
+	e := newShareEnv(t)
+	e.addUser("ada@example.com", "Ada Admin", true)
+	c := e.signIn("ada@example.com")
+	const secret = "s3cret-never-shown-XYZ"
+	add := url.Values{"displayName": {"Fabrikam"}, "issuer": {"https://login.fabrikam.example/"},
+		"clientId": {"gatehouse"}, "clientSecret": {secret}, "domains": {"Fabrikam.example, fabrikam.test"}}
+	resp, body := c.postForm("/admin/identityProviders", add)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("add: got %d, want 303\n%s", resp.StatusCode, body)
+	}
+	resp, body = c.get("/admin/identityProviders")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "Fabrikam") || !strings.Contains(body, "fabrikam.example, fabrikam.test") {
+		t.Fatalf("list: got %d, want Fabrikam with its domains\n%s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, secret) {
+		t.Error("the page shows the client secret")
+	}
+	if !strings.Contains(body, "http://gatehouse.test/auth/oidc/callback") {
+		t.Error("the page does not name the redirect URI to register")
+	}
+	ps, err := e.store.IdentityProviders(context.Background())
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("providers: %v %v", ps, err)
+	}
+	id := ps[0].ID
+
+	// Edit the name with the secret left blank: the secret stays.
+	resp, body = c.postForm("/admin/identityProviders/"+id, url.Values{"displayName": {"Fabrikam Ltd"}, "clientSecret": {""}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("edit: got %d\n%s", resp.StatusCode, body)
+	}
+	if got, err := e.store.IdentityProviderSecret(context.Background(), id); err != nil || got != secret {
+		t.Errorf("secret after an edit with it blank: got %q %v, want it kept", got, err)
+	}
+	if p, _ := e.store.IdentityProvider(context.Background(), id); p == nil || p.DisplayName != "Fabrikam Ltd" {
+		t.Errorf("name after edit: got %+v, want Fabrikam Ltd", p)
+	}
+
+	// The organization's own domain is refused, with the form kept.
+	bad := url.Values{"displayName": {"Ours"}, "issuer": {"https://login.ours.example/"}, "clientId": {"g"},
+		"clientSecret": {"x-secret-value"}, "domains": {"example.com"}}
+	resp, body = c.postForm("/admin/identityProviders", bad)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "example.com") || !strings.Contains(body, "https://login.ours.example/") {
+		t.Errorf("organization domain: got %d, want 400 naming it with the form kept\n%s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, "x-secret-value") {
+		t.Error("the refused form echoes the secret")
+	}
+
+	// Members see nothing and change nothing.
+	m := e.signIn("olive@example.com")
+	if resp, body := m.get("/admin/identityProviders"); resp.StatusCode != http.StatusForbidden || strings.Contains(body, "Fabrikam") {
+		t.Errorf("member GET: got %d, want 403 without the provider", resp.StatusCode)
+	}
+	if resp, _ := m.postForm("/admin/identityProviders/"+id+"/delete", nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("member delete: got %d, want 403", resp.StatusCode)
+	}
+
+	resp, body = c.postForm("/admin/identityProviders/"+id+"/delete", nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("delete: got %d\n%s", resp.StatusCode, body)
+	}
+	if ps, _ := e.store.IdentityProviders(context.Background()); len(ps) != 0 {
+		t.Errorf("providers after delete: %d, want 0", len(ps))
+	}
+	ops := e.auditOps("ada@example.com")
+	for _, op := range []string{"IdentityProviderAdded", "IdentityProviderUpdated", "IdentityProviderDeleted"} {
+		if ops[op] != 1 {
+			t.Errorf("records %s: got %d, want 1 (%v)", op, ops[op], ops)
+		}
+	}
+}
