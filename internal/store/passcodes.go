@@ -299,7 +299,15 @@ func (s *Store) verifyPasscode(tx *Tx, l *gatehouse.Link, email, code string, we
 			}
 			r := s.linkRecord(gatehouse.OpPasscodeVerified, actor, it, l)
 			r.EventData = gatehouse.EventData(map[string]any{"remember": remember})
-			return sess, false, tx.audit(r)
+			if err := tx.audit(r); err != nil {
+				return nil, false, err
+			}
+			// With B2B integration, the outsider becomes a guest right here.
+			st, err := tx.sharingSettings(false)
+			if err == nil && st.IsB2BIntegrationEnabled {
+				err = tx.addEmailGuest(actor, email)
+			}
+			return sess, false, err
 		}
 		reason = why
 	}
