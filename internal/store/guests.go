@@ -17,6 +17,7 @@ type GuestSignIn struct {
 	Email         string // from the ID token, verified by the partner
 	Name          string // the name claim; may be empty
 	VerifiedEmail string // the sign-in's login hint: the address verified here
+	Invitation    string // the redeem token when the sign-in redeems an invitation
 }
 
 // GuestSession is a guest signed in through a partner.
@@ -24,6 +25,8 @@ type GuestSession struct {
 	User    *gatehouse.User
 	Session string // the web session cookie's secret
 	Created bool   // the guest account was created by this sign-in
+	// RedirectURL is where a redeemed invitation sends the guest.
+	RedirectURL string
 }
 
 // AttestGuestEmail notes that email just proved a link code and was sent on
@@ -78,8 +81,10 @@ func (s *Store) SignInGuest(ctx context.Context, in GuestSignIn, o gatehouse.Ori
 				"You signed in as %s, but the address verified here was %s. Sign in with the account of the address you verified.", email, verified))
 		}
 		u, err := scanUser(tx.queryRow(`SELECT `+userColumns+` FROM users WHERE email = ?`, email))
-		created := false
+		created, redirectURL := false, ""
 		switch {
+		case errors.Is(err, sql.ErrNoRows) && in.Invitation != "":
+			return refuse("invitation_invalid", errInvitationGone)
 		case errors.Is(err, sql.ErrNoRows):
 			var n int
 			if err := tx.queryRow(`SELECT COUNT(*) FROM guest_attestations WHERE email = ? AND expires_at > ?`, email, micros(tx.now)).Scan(&n); err != nil {
@@ -111,6 +116,14 @@ func (s *Store) SignInGuest(ctx context.Context, in GuestSignIn, o gatehouse.Ori
 			if u.Disabled {
 				return refuse("account_disabled", gatehouse.Errorf(gatehouse.EFORBIDDEN, "The guest account of %s is disabled.", email))
 			}
+			// Redeeming an invitation through the partner is the address's proof.
+			if in.Invitation != "" {
+				if redirectURL, err = tx.redeemThroughPartner(in.Invitation, u, in.Issuer, actor); gatehouse.ErrorCode(err) == gatehouse.EINTERNAL {
+					return err
+				} else if err != nil {
+					return refuse("invitation_invalid", err)
+				}
+			}
 			if !linked {
 				if err := tx.addIdentity(u.ID, gatehouse.Identity{SignInType: gatehouse.SignInFederated, Issuer: in.Issuer, IssuerAssignedID: in.Subject}); err != nil {
 					return err
@@ -127,7 +140,7 @@ func (s *Store) SignInGuest(ctx context.Context, in GuestSignIn, o gatehouse.Ori
 		if err := tx.audit(r); err != nil {
 			return err
 		}
-		res = &GuestSession{User: u, Session: secret, Created: created}
+		res = &GuestSession{User: u, Session: secret, Created: created, RedirectURL: redirectURL}
 		return nil
 	})
 	if err != nil {
