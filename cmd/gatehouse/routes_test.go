@@ -72,6 +72,7 @@ var openRoutes = map[string]openRoute{
 	"GET /v1.0/me/drive":               {reason: "the caller's own drive", own: true},
 	"GET /v1.0/me/drive/root":          {reason: "the caller's own drive root", own: true},
 	"GET /v1.0/me/drive/root/children": {reason: "the caller's own files", own: true},
+	"GET /v1.0/me/drive/sharedWithMe":  {reason: "what links share with the caller's own address", own: true},
 	"GET /files":                       {reason: "the caller's own files", own: true},
 }
 

@@ -100,6 +100,9 @@ func (h *Handler) drive(r *http.Request, c *caller, id string, act gatehouse.Act
 
 // myDrive is the caller's personal drive, decided as drive.
 func (h *Handler) myDrive(r *http.Request, c *caller, act gatehouse.Action) (*gatehouse.Drive, error) {
+	if c.Kind == gatehouse.KindGuest {
+		return nil, errNoGuestDrive()
+	}
 	return h.drive(r, c, "", act)
 }
 

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"regexp"
 	"strings"
 	"time"
 
@@ -71,8 +72,12 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, c *caller) e
 	if err != nil {
 		return err
 	}
+	userType, err := userTypeFilter(r.URL.Query().Get("$filter"))
+	if err != nil {
+		return err
+	}
 	after := r.URL.Query().Get("$skiptoken")
-	users, err := h.store.ListUsers(r.Context(), after, n+1)
+	users, err := h.store.ListUsersOfType(r.Context(), userType, after, n+1)
 	if err != nil {
 		return err
 	}
@@ -88,6 +93,24 @@ func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, c *caller) e
 	out["value"] = list
 	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
+}
+
+var userTypeFilterRE = regexp.MustCompile(`^(?i)\s*userType\s+eq\s+'(guest|member)'\s*$`)
+
+// userTypeFilter reads the one $filter the user list supports, Graph's
+// userType eq 'Guest' (or 'Member'); "" without a filter.
+func userTypeFilter(f string) (string, error) {
+	if f == "" {
+		return "", nil
+	}
+	m := userTypeFilterRE.FindStringSubmatch(f)
+	if m == nil {
+		return "", gatehouse.Errorf(gatehouse.EINVALID, "The only $filter supported here is userType eq 'Guest' or userType eq 'Member'.")
+	}
+	if strings.EqualFold(m[1], gatehouse.UserTypeGuest) {
+		return gatehouse.UserTypeGuest, nil
+	}
+	return gatehouse.UserTypeMember, nil
 }
 
 type passwordProfile struct {

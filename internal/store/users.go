@@ -106,10 +106,19 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 
 // ListUsers returns users ordered by address, after the given address.
 func (s *Store) ListUsers(ctx context.Context, after string, limit int) ([]*gatehouse.User, error) {
+	return s.ListUsersOfType(ctx, "", after, limit)
+}
+
+// ListUsersOfType is ListUsers of one userType only; "" lists every user.
+func (s *Store) ListUsersOfType(ctx context.Context, userType, after string, limit int) ([]*gatehouse.User, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	rows, err := s.query(ctx, `SELECT `+userColumns+` FROM users WHERE email > ? ORDER BY email LIMIT ?`, after, limit)
+	q, args := `SELECT `+userColumns+` FROM users WHERE email > ?`, []any{after}
+	if userType != "" {
+		q, args = q+` AND user_type = ?`, append(args, userType)
+	}
+	rows, err := s.query(ctx, q+` ORDER BY email LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}
@@ -264,9 +273,25 @@ func (tx *Tx) deleteUser(by gatehouse.Actor, id string) ([]string, error) {
 			return nil, err
 		}
 	}
+	// A guest's places on links change those links: their drives are
+	// locked first too, in id order.
+	drives, err := tx.guestLinkDrives(id)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range drives {
+		if err := tx.lockDrive(d); err != nil {
+			return nil, err
+		}
+	}
 	u, err := tx.lockUser(id)
 	if err != nil {
 		return nil, err
+	}
+	if u.UserType == gatehouse.UserTypeGuest {
+		if err := tx.removeGuest(by, u); err != nil {
+			return nil, err
+		}
 	}
 	keys, err := tx.blobKeys(`SELECT i.id FROM items i JOIN drives d ON d.id = i.drive_id WHERE d.owner_id = ?`, id)
 	if err != nil {
@@ -297,6 +322,73 @@ func (tx *Tx) deleteUser(by gatehouse.Actor, id string) ([]string, error) {
 	r.ObjectID, r.ItemType = u.Email, "User"
 	r.TargetUserOrGroupName, r.TargetUserOrGroupType = u.Email, u.UserType
 	return keys, tx.audit(r)
+}
+
+// guestLinkDrives returns the drives of the links a guest is on, in id
+// order; none for a member, whose places stay with the address.
+func (tx *Tx) guestLinkDrives(id string) ([]string, error) {
+	rows, err := tx.query(`SELECT DISTINCT links.drive_id FROM users u JOIN link_recipients r ON r.email = u.email
+		JOIN links ON links.id = r.link_id WHERE u.id = ? AND u.user_type = ? ORDER BY links.drive_id`, id, gatehouse.UserTypeGuest)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var d string
+		if err := rows.Scan(&d); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// removeGuest revokes a pending guest's invitation and takes the guest off
+// every link, each recorded, before the account goes.
+func (tx *Tx) removeGuest(by gatehouse.Actor, u *gatehouse.User) error {
+	var state string
+	if err := tx.queryRow(`SELECT external_user_state FROM users WHERE id = ?`, u.ID).Scan(&state); err != nil {
+		return err
+	}
+	if state == gatehouse.ExternalPendingAcceptance {
+		r := actorRecord(gatehouse.OpSharingInvitationRevoked, by)
+		r.ObjectID, r.ItemType = u.Email, "User"
+		r.TargetUserOrGroupName, r.TargetUserOrGroupType = u.Email, u.UserType
+		if err := tx.audit(r); err != nil {
+			return err
+		}
+	}
+	rows, err := tx.query(`SELECT `+prefixed("links.", linkColumns)+` FROM link_recipients r JOIN links ON links.id = r.link_id
+		WHERE r.email = ? ORDER BY r.added_at, links.id`, u.Email)
+	if err != nil {
+		return err
+	}
+	var links []*gatehouse.Link
+	for rows.Next() {
+		l, err := tx.s.scanLink(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		links = append(links, l)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rcp := gatehouse.Recipient{Email: u.Email, DisplayName: u.DisplayName, UserID: u.ID, UserType: u.UserType}
+	for _, l := range links {
+		it, _, err := tx.s.item(tx, l.DriveID, l.ItemID)
+		if err != nil {
+			return err
+		}
+		if err := tx.removeRecipient(by, it, l, rcp); err != nil {
+			return err
+		}
+	}
+	_, err = tx.exec(`DELETE FROM guest_attestations WHERE email = ?`, u.Email)
+	return err
 }
 
 // hashSecret is how bearer tokens and session cookies are stored: they carry

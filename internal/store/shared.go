@@ -1,0 +1,60 @@
+package store
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"gatehouse"
+)
+
+// MaxSharedWithMe bounds the Shared with me list, which has no paging.
+const MaxSharedWithMe = 1000
+
+// SharedItem is an item on a link whose recipients include an address,
+// with the facts the access decision needs to judge the link.
+type SharedItem struct {
+	Item     *gatehouse.Item
+	Link     *gatehouse.Link
+	Owner    *gatehouse.User // the owner of the item's drive: id, address, name
+	SharedAt time.Time       // when the address was put on the link
+	Facts    gatehouse.ItemFacts
+}
+
+// SharedWithMe lists, in one query, the items on links that email is a
+// recipient of, newest place first. Whether each still opens is the
+// decision's to say (Facts), so an expired link or a disabled owner's
+// share is judged by the same rule as opening it.
+func (s *Store) SharedWithMe(ctx context.Context, email string) ([]SharedItem, error) {
+	email = strings.ToLower(strings.TrimSpace(email))
+	rows, err := s.query(ctx, `SELECT `+prefixed("links.", linkColumns)+`, `+itemColumns+`,
+			(SELECT COUNT(*) FROM items c WHERE c.parent_id = items.id), u.id, u.email, u.display_name, u.disabled, r.added_at
+		FROM link_recipients r
+		JOIN links ON links.id = r.link_id
+		JOIN items ON items.id = links.item_id
+		JOIN drives d ON d.id = links.drive_id JOIN users u ON u.id = d.owner_id
+		WHERE r.email = ?
+		ORDER BY r.added_at DESC, links.id LIMIT ?`, email, MaxSharedWithMe)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	now := s.Now()
+	out := []SharedItem{}
+	for rows.Next() {
+		var it gatehouse.Item
+		var owner gatehouse.User
+		var c, m, added int64
+		l, err := s.scanLink(rows, &it.ID, &it.DriveID, &it.ParentID, &it.Name, &it.IsFolder, &it.Size, &it.SHA256, &it.BlobKey,
+			&it.MimeType, &it.Version, &c, &m, &it.CreatedBy, &it.ModifiedBy, &it.ChildCount,
+			&owner.ID, &owner.Email, &owner.DisplayName, &owner.Disabled, &added)
+		if err != nil {
+			return nil, err
+		}
+		it.CreatedAt, it.ModifiedAt = fromMicros(c), fromMicros(m)
+		f := gatehouse.ItemFacts{Now: now, Ancestry: []string{it.ID}, Via: &gatehouse.LinkFacts{ItemID: l.ItemID, Role: l.Role,
+			ExpiresAt: l.ExpiresAt, OwnerDisabled: owner.Disabled, Recipients: []string{email}}}
+		out = append(out, SharedItem{Item: &it, Link: l, Owner: &owner, SharedAt: fromMicros(added), Facts: f})
+	}
+	return out, rows.Err()
+}
