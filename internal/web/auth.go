@@ -26,8 +26,10 @@ const DeviceCookie = "gh_dev"
 
 type loginData struct {
 	base
-	Email string
-	Next  string
+	Email      string
+	Next       string
+	Step       string // "" (the address), "password", "code" or "partner"
+	PartnerURL string
 }
 
 // safeNext returns next when it is a path on this site, and /files
@@ -49,8 +51,18 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	h.render(w, r, http.StatusOK, "login", &loginData{base: h.base(w, r, "Sign in"), Next: next})
 }
 
+// login is POST /login. A code signs a guest in; a password, a member as
+// ever; the address alone is routed by its domain (loginRoute).
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	email, next := r.PostFormValue("email"), safeNext(r.PostFormValue("next"))
+	if r.PostForm.Has("code") {
+		h.loginCode(w, r, email, next)
+		return
+	}
+	if r.PostFormValue("password") == "" {
+		h.loginRoute(w, r, email, next)
+		return
+	}
 	device := ""
 	if c, err := r.Cookie(DeviceCookie); err == nil {
 		device = c.Value
@@ -83,4 +95,88 @@ func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
 	httpx.SetCookie(w, r, httpx.SessionCookie, "", -1)
 	httpx.SetCookie(w, r, httpx.CSRFCookie, "", -1)
 	redirect(w, r, "/login")
+}
+
+// loginRoute sends an address on by its domain alone, so the answer says
+// nothing about who has an account: a partner's domain to the partner, an
+// organization domain to the password, any other address to a code, which
+// is mailed only to a guest without a partner.
+func (h *Handler) loginRoute(w http.ResponseWriter, r *http.Request, raw, next string) {
+	d := &loginData{base: h.base(w, r, "Sign in"), Email: strings.TrimSpace(raw), Next: next}
+	email, err := gatehouse.NormalizeEmail(raw)
+	if err != nil {
+		if wantsJSON(r) {
+			h.fail(w, r, err)
+			return
+		}
+		d.Error = gatehouse.ErrorMessage(err)
+		h.render(w, r, http.StatusBadRequest, "login", d)
+		return
+	}
+	d.Email = email
+	if gatehouse.InOrgDomains(email, h.cfg.OrgDomains) {
+		if wantsJSON(r) {
+			httpx.WriteJSON(w, http.StatusOK, map[string]string{"next": "password"})
+			return
+		}
+		d.Step = "password"
+		h.render(w, r, http.StatusOK, "login", d)
+		return
+	}
+	floor := time.Now().Add(passcodeAnswerFloor)
+	p, err := h.partnerFor(r.Context(), email)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if p != nil {
+		// A link, not a redirect: the page's form-action 'self' also
+		// governs where a form's redirect may go.
+		u, err := h.cfg.OIDC.Begin(r.Context(), p, email, next)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		if wantsJSON(r) {
+			httpx.WriteJSON(w, http.StatusOK, map[string]string{"signInUrl": u})
+			return
+		}
+		d.Step, d.PartnerURL = "partner", u
+		h.render(w, r, http.StatusOK, "login", d)
+		return
+	}
+	err = h.store.SendGuestCode(r.Context(), email, httpx.ClientIP(r), r.UserAgent())
+	time.Sleep(time.Until(floor))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if wantsJSON(r) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"next": "code"})
+		return
+	}
+	d.Step = "code"
+	h.render(w, r, http.StatusOK, "login", d)
+}
+
+// loginCode signs a guest in with an emailed code.
+func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, email, next string) {
+	gs, err := h.store.SignInGuestWithCode(r.Context(), email, r.PostFormValue("code"), httpx.ClientIP(r), r.UserAgent())
+	if err != nil {
+		if gatehouse.ErrorCode(err) != gatehouse.EINVALID || wantsJSON(r) {
+			h.fail(w, r, err)
+			return
+		}
+		d := &loginData{base: h.base(w, r, "Sign in"), Email: strings.ToLower(strings.TrimSpace(email)), Next: next, Step: "code"}
+		d.Error = gatehouse.ErrorMessage(err)
+		h.render(w, r, http.StatusBadRequest, "login", d)
+		return
+	}
+	httpx.SetCookie(w, r, httpx.SessionCookie, gs.Session, 0)
+	httpx.SetCookie(w, r, httpx.CSRFCookie, gatehouse.NewSecret(""), 0)
+	if wantsJSON(r) {
+		httpx.WriteJSON(w, http.StatusOK, map[string]any{"signedIn": true, "next": next})
+		return
+	}
+	redirect(w, r, next)
 }
