@@ -52,6 +52,11 @@ const (
 	OpSharingInvitationCreated  = "SharingInvitationCreated"
 	OpSharingInvitationAccepted = "SharingInvitationAccepted"
 	OpSharingInvitationRevoked  = "SharingInvitationRevoked"
+
+	// Gatehouse extensions: an administrator extended a guest's access,
+	// and a guest's access was first refused as expired.
+	OpGuestAccessExtended = "GuestAccessExtended"
+	OpGuestAccessExpired  = "GuestAccessExpired"
 )
 
 // Operations returns every audit operation, for checking search filters.
@@ -62,7 +67,8 @@ func Operations() []string {
 		OpSecureLinkCreated, OpSecureLinkUpdated, OpSecureLinkDeleted, OpAddedToSecureLink, OpRemovedFromSecureLink,
 		OpSecureLinkUsed, OpPasscodeSent, OpPasscodeVerified, OpPasscodeFailed, OpPasscodeVerificationPaused,
 		OpSharingPolicyChanged, OpIdentityProviderAdded, OpIdentityProviderUpdated, OpIdentityProviderDeleted,
-		OpGuestUserAdded, OpSharingInvitationCreated, OpSharingInvitationAccepted, OpSharingInvitationRevoked}
+		OpGuestUserAdded, OpSharingInvitationCreated, OpSharingInvitationAccepted, OpSharingInvitationRevoked,
+		OpGuestAccessExtended, OpGuestAccessExpired}
 }
 
 // Record is one audit record, with the fields of the Microsoft 365 audit
