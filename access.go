@@ -19,6 +19,7 @@ const (
 
 	ActReadUsers  // read directory users other than oneself
 	ActAdminister // manage users, read the audit log, run the admin pages
+	ActInvite     // invite guests: members and administrators
 )
 
 // ItemFacts are what the access decision needs to know about one item. The
@@ -120,6 +121,10 @@ func AuthorizeDirectory(p Principal, act Action, subject string) error {
 		return Errorf(EFORBIDDEN, "Only members of the organization can do this.")
 	case p.IsAdmin:
 		return nil
+	case act == ActInvite && p.Kind == KindMember:
+		return nil
+	case act == ActInvite:
+		return Errorf(EFORBIDDEN, "Only members of the organization can invite guests.")
 	}
 	if act == ActReadUsers {
 		if subject != "" && (subject == p.UserID || strings.EqualFold(subject, p.Email)) {

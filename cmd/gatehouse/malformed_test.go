@@ -334,6 +334,8 @@ func (f *fixture) routes() []route {
 		{"GET", "/v1.0/identity/identityProviders/" + f.idp, asBearer, bodyNone, nil},
 		{"PATCH", "/v1.0/identity/identityProviders/" + f.idp, asBearer, bodyJSON, map[string]any{"displayName": "Fabrikam Ltd",
 			"issuer": "https://login.fabrikam.example/", "clientSecret": "rotated-secret", "domains": []string{"fabrikam.example", "fabrikam.test"}}},
+		{"POST", "/v1.0/invitations", asBearer, bodyJSON, map[string]any{"invitedUserEmailAddress": "invitee@partner.test", "invitedUserDisplayName": "Invitee",
+			"inviteRedirectUrl": "/", "sendInvitationMessage": true, "invitedUserMessageInfo": map[string]any{"customizedMessageBody": "hi"}}},
 		{"POST", "/v1.0/nothing/here", asBearer, bodyNone, nil},
 
 		{"GET", "/", asMember, bodyNone, nil},

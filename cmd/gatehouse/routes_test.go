@@ -74,6 +74,7 @@ var openRoutes = map[string]openRoute{
 	"GET /v1.0/me/drive/root/children": {reason: "the caller's own files", own: true},
 	"GET /v1.0/me/drive/sharedWithMe":  {reason: "what links share with the caller's own address", own: true},
 	"GET /files":                       {reason: "the caller's own files", own: true},
+	"POST /v1.0/invitations":           {reason: "any member may invite a guest; it touches nothing of anyone else's", own: true},
 }
 
 // routeCSRF is the CSRF cookie every intruder sends and repeats, so that no
@@ -219,6 +220,7 @@ func (v *routeVictim) bodies() map[string]routeBody {
 		"POST /v1.0/identity/identityProviders": {json: map[string]any{"displayName": "Intruder", "issuer": "https://login.intruder.test/",
 			"clientId": "intruder", "clientSecret": "intruder-secret", "domains": []string{"partner.test"}}},
 		"PATCH /v1.0/identity/identityProviders/{id}": {json: map[string]any{"domains": []string{"partner.test"}, "clientSecret": "intruder-secret"}},
+		"POST /v1.0/invitations":                      {json: map[string]any{"invitedUserEmailAddress": "invitee@partner.test", "sendInvitationMessage": false}},
 	}
 }
 

@@ -82,6 +82,8 @@ func (h *Handler) Register(mux httpx.Mux) {
 	route("PATCH /v1.0/identity/identityProviders/{id}", h.admin(h.updateIdentityProvider))
 	route("DELETE /v1.0/identity/identityProviders/{id}", h.admin(h.deleteIdentityProvider))
 
+	route("POST /v1.0/invitations", h.createInvitation) // members and administrators
+
 	mux.Handle("/v1.0/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, gatehouse.Errorf(gatehouse.EINVALID, "%s %s is not an API route.", r.Method, r.URL.Path))
 	}))
