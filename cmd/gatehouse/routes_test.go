@@ -68,6 +68,10 @@ var openRoutes = map[string]openRoute{
 	"POST /s/{token}/signout":  {reason: "ends the caller's own recipient session only", ends: true},
 	"GET /auth/oidc/callback":  {reason: "a partner's sign-in returns here; only the pending sign-in its state names lets anyone in"},
 
+	"GET /invite/{token}":           {reason: "an invitation's redemption page: the redeem token is the credential"},
+	"POST /invite/{token}/passcode": {reason: "mails a code to the invited address only; answers alike whether one went out"},
+	"POST /invite/{token}/verify":   {reason: "checks a code: the way in for an invited guest"},
+
 	"GET /v1.0/me":                     {reason: "the caller's own user", own: true},
 	"GET /v1.0/me/drive":               {reason: "the caller's own drive", own: true},
 	"GET /v1.0/me/drive/root":          {reason: "the caller's own drive root", own: true},
@@ -213,6 +217,7 @@ func (v *routeVictim) bodies() map[string]routeBody {
 		"POST /s/{token}/passcode":              {json: map[string]any{"email": "stranger@partner.test"}},
 		"POST /s/{token}/verify":                {json: map[string]any{"email": "stranger@partner.test", "code": "00000000"}},
 		"POST /s/{token}/upload":                {multipart: true},
+		"POST /invite/{token}/verify":           {form: url.Values{"code": {"00000000"}}},
 		"POST /admin/users":                     {form: url.Values{"email": {"intruder@example.com"}, "name": {"Intruder"}, "password": {"correct horse battery"}, "admin": {"on"}}},
 		"POST /admin/outbox/{id}/retry":         {form: url.Values{"state": {"failed"}}},
 		"POST /admin/pauses/clear":              {form: url.Values{"shareId": {v.shareID}, "email": {v.recipient}}},

@@ -101,7 +101,7 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	gs, err := h.store.SignInGuest(r.Context(), store.GuestSignIn{Issuer: id.Issuer, Subject: id.Subject, Email: id.Email,
-		Name: id.Name, VerifiedEmail: id.LoginHint}, o)
+		Name: id.Name, VerifiedEmail: id.LoginHint, Invitation: inviteToken(id.ReturnTo)}, o)
 	if err != nil {
 		h.fail(w, r, headed("Sign-in refused", err))
 		return
@@ -110,6 +110,9 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	// A new CSRF secret with the new session, as at /login.
 	httpx.SetCookie(w, r, httpx.CSRFCookie, gatehouse.NewSecret(""), 0)
 	to := id.ReturnTo
+	if inviteToken(to) != "" { // a redeemed invitation goes where it says
+		to = gs.RedirectURL
+	}
 	if to == "" {
 		to = "/"
 	}

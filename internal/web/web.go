@@ -116,6 +116,11 @@ func (h *Handler) Register(mux httpx.Mux) {
 	handle("POST /admin/identityProviders/{id}", form(admin(h.updateIdentityProvider)))
 	handle("POST /admin/identityProviders/{id}/delete", form(admin(h.deleteIdentityProvider)))
 
+	// Invitation redemption: the redeem token is the credential.
+	handleFunc("GET /invite/{token}", h.invitePage)
+	handleFunc("POST /invite/{token}/passcode", h.invitePasscode)
+	handleFunc("POST /invite/{token}/verify", h.inviteVerify)
+
 	// Partners send the browser back here; the pending sign-in is the credential.
 	handleFunc("GET "+oidc.CallbackPath, h.oidcCallback)
 
