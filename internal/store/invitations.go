@@ -381,8 +381,18 @@ func (tx *Tx) acceptInvitation(inv *PendingInvitation, id gatehouse.Identity, ad
 		return err
 	}
 	if add {
-		if err := tx.addIdentity(inv.UserID, id); err != nil {
+		// Checked first: a failed insert would abort a PostgreSQL transaction.
+		var owner string
+		err := tx.queryRow(`SELECT user_id FROM user_identities WHERE issuer = ? AND issuer_assigned_id = ?`, id.Issuer, id.IssuerAssignedID).Scan(&owner)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			if err := tx.addIdentity(inv.UserID, id); err != nil {
+				return err
+			}
+		case err != nil:
 			return err
+		case owner != inv.UserID:
+			return gatehouse.Errorf(gatehouse.ECONFLICT, "This address already signs in as another guest here.")
 		}
 	}
 	r := invitationRecord(gatehouse.OpSharingInvitationAccepted, actor, inv.Email)

@@ -142,6 +142,28 @@ func TestInvitations(t *testing.T) {
 				wantCode(t, "send after redemption", e.SendInvitationCode(ctx, tok, "198.51.100.7", "ua"), gatehouse.EGONE)
 			})
 
+			t.Run("an accepted guest invited again redeems again", func(t *testing.T) {
+				again, err := e.CreateInvitation(ctx, alice, store.InviteRequest{Email: "erin@outside.example"})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if again.Status != gatehouse.ExternalAccepted {
+					t.Errorf("status %q, want Accepted kept", again.Status)
+				}
+				e.clock.Advance(gatehouse.SendMinInterval)
+				tok := redeemToken(t, again)
+				if err := e.SendInvitationCode(ctx, tok, "198.51.100.7", "ua"); err != nil {
+					t.Fatal(err)
+				}
+				code := eightDigits.FindString(e.inviteMail("erin@outside.example", "passcode").Text)
+				if _, err := e.RedeemInvitationCode(ctx, tok, code, "198.51.100.7", "ua"); err != nil {
+					t.Fatal(err)
+				}
+				if u, _ := e.User(ctx, again.UserID); len(u.Identities) != 1 {
+					t.Errorf("identities %+v", u.Identities)
+				}
+			})
+
 			t.Run("revoked (guest deleted) refused", func(t *testing.T) {
 				inv2, err := e.CreateInvitation(ctx, alice, store.InviteRequest{Email: "frank@outside.example"})
 				if err != nil {
