@@ -67,6 +67,7 @@ func (h *Handler) Register(mux httpx.Mux) {
 	route("GET /v1.0/users/{id}", h.getUser)
 	route("PATCH /v1.0/users/{id}", h.admin(h.updateUser))
 	route("DELETE /v1.0/users/{id}", h.admin(h.deleteUser))
+	route("POST /v1.0/users/{id}/extendGuestAccess", h.admin(h.extendGuestAccess))
 
 	route("GET /v1.0/auditLog/records", h.admin(h.listAudit))
 	route("GET /v1.0/admin/outbox", h.admin(h.listOutbox))

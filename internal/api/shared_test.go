@@ -209,3 +209,46 @@ func TestManageGuests(t *testing.T) {
 		})
 	}
 }
+
+func TestExtendGuestAccess(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newAdminEnv(t, b)
+			guest, tok, _ := e.signInGuest()
+			bob, _ := e.s.UserByToken(ctx, e.member)
+			if resp, body := e.call("PATCH", settingsPath, e.admin, `{"externalUserExpirationRequired":true,"externalUserExpireInDays":30}`); resp.StatusCode != http.StatusOK {
+				t.Fatalf("settings: %d %s", resp.StatusCode, body)
+			}
+			e.clock.Advance(31 * 24 * time.Hour)
+			resp, body := e.call("GET", "/v1.0/me/drive/sharedWithMe", tok, "")
+			if resp.StatusCode != http.StatusUnauthorized || !strings.Contains(graphMessage(body), "guest access expired") {
+				t.Fatalf("expired guest: %d %s", resp.StatusCode, body)
+			}
+			path := "/v1.0/users/" + guest.ID + "/extendGuestAccess"
+			if resp, _ := e.call("POST", path, e.member, ""); resp.StatusCode != http.StatusForbidden {
+				t.Errorf("member extends: %d", resp.StatusCode)
+			}
+			if resp, _ := e.call("POST", path, tok, ""); resp.StatusCode != http.StatusUnauthorized {
+				t.Errorf("the expired guest extends: %d", resp.StatusCode)
+			}
+			if resp, body := e.call("POST", "/v1.0/users/"+bob.ID+"/extendGuestAccess", e.admin, ""); resp.StatusCode != http.StatusBadRequest {
+				t.Errorf("extending a member: %d %s", resp.StatusCode, body)
+			}
+			resp, body = e.call("POST", "/v1.0/users/"+e.guest+"/extendGuestAccess", e.admin, "")
+			var u map[string]any
+			json.Unmarshal([]byte(body), &u)
+			if resp.StatusCode != http.StatusOK || u["id"] != guest.ID || u["userType"] != "Guest" {
+				t.Fatalf("extend: %d %s", resp.StatusCode, body)
+			}
+			if resp, body := e.call("GET", "/v1.0/me/drive/sharedWithMe", tok, ""); resp.StatusCode != http.StatusOK {
+				t.Errorf("after the extension: %d %s", resp.StatusCode, body)
+			}
+			for _, op := range []string{gatehouse.OpGuestAccessExpired, gatehouse.OpGuestAccessExtended} {
+				r, _, err := e.s.SearchAudit(ctx, gatehouse.AuditFilter{Operation: op}, nil)
+				if err != nil || len(r) != 1 || r[0].ObjectID != e.guest {
+					t.Errorf("%s records: %+v %v", op, r, err)
+				}
+			}
+		})
+	}
+}

@@ -195,6 +195,20 @@ func (h *Handler) deleteUser(w http.ResponseWriter, r *http.Request, c *caller) 
 	return nil
 }
 
+// extendGuestAccess restarts a guest's access period (a Gatehouse
+// extension of Graph) and answers the guest.
+func (h *Handler) extendGuestAccess(w http.ResponseWriter, r *http.Request, c *caller) error {
+	u, err := h.lookupUser(r, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if u, err = h.store.ExtendGuestAccess(r.Context(), c.Actor, u.ID); err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, userJSON(u))
+	return nil
+}
+
 func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, c *caller) error {
 	q := r.URL.Query()
 	n, err := top(r, 100)

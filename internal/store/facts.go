@@ -98,6 +98,9 @@ func (s *Store) TokenItemFacts(ctx context.Context, secret, driveID, id string) 
 		return nil, nil, gatehouse.ItemFacts{}, err
 	}
 	u.CreatedAt, u.UpdatedAt = fromMicros(uc), fromMicros(uu)
+	if err := s.refuseExpiredGuest(ctx, &u); err != nil { // guest_expiry.go
+		return nil, nil, gatehouse.ItemFacts{}, err
+	}
 	f := gatehouse.ItemFacts{Now: s.Now()}
 	if owner {
 		f.DriveOwners = []string{u.ID}

@@ -258,7 +258,13 @@ func (s *Store) UserBySession(ctx context.Context, secret string) (*gatehouse.Us
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "Your session has ended. Please sign in again.")
 	}
-	return u, err
+	if err == nil {
+		err = s.refuseExpiredGuest(ctx, u) // guest_expiry.go
+	}
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
 }
 
 // Logout ends a web session.

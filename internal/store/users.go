@@ -468,5 +468,11 @@ func (s *Store) UserByToken(ctx context.Context, secret string) (*gatehouse.User
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "The access token is not valid.")
 	}
-	return u, err
+	if err == nil {
+		err = s.refuseExpiredGuest(ctx, u)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return u, nil
 }
