@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -154,6 +156,39 @@ func TestInvitationFlow(t *testing.T) {
 				}
 				if st, page := invitePage(t, newRecipient(t), redeem); st != 410 {
 					t.Errorf("second redemption: %d %s", st, page)
+				}
+			})
+
+			t.Run("redeem by code with the page's forms", func(t *testing.T) {
+				inv := e.invite(t, "gail@outside.example", false, "")
+				redeem := inv["inviteRedeemUrl"].(string)
+				rc := newRecipient(t)
+				post := func(path string, form url.Values) (int, http.Header, string) {
+					t.Helper()
+					_, page := invitePage(t, rc, redeem)
+					m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(page)
+					if m == nil {
+						t.Fatalf("no CSRF field on %s", page)
+					}
+					form.Set("csrf", m[1])
+					resp, err := rc.http.PostForm(redeem+path, form)
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer resp.Body.Close()
+					b, _ := io.ReadAll(resp.Body)
+					return resp.StatusCode, resp.Header, string(b)
+				}
+				if st, _, page := post("/passcode", url.Values{}); st != 200 || !strings.Contains(page, `id="code-form"`) {
+					t.Fatalf("passcode form: %d %s", st, page)
+				}
+				code := mailtest.Code(t, e.smtp.WaitFor(t, "gail@outside.example", 10*time.Second))
+				st, hdr, page := post("/verify", url.Values{"code": {code}})
+				if st != 303 || hdr.Get("Location") != "/" || !setsSession(hdr) {
+					t.Fatalf("verify form: %d to %q: %s", st, hdr.Get("Location"), page)
+				}
+				if resp, err := rc.http.PostForm(redeem+"/passcode", url.Values{}); err != nil || resp.StatusCode != 403 {
+					t.Errorf("a form without its CSRF token: %v %v", resp.StatusCode, err)
 				}
 			})
 
