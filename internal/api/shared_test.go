@@ -172,6 +172,17 @@ func TestManageGuests(t *testing.T) {
 				if err != nil || len(r) != 1 || !strings.Contains(r[0].EventData, "Gail from Partner") || r[0].TargetUserOrGroupType != "Guest" {
 					t.Errorf("UserUpdated %+v %v", r, err)
 				}
+				// Later sharing records name the guest by the new name.
+				resp, body := e.call("POST", "/v1.0/drives/"+e.link.DriveID+"/items/"+e.link.ItemID+"/invite", e.member,
+					`{"recipients":[{"email":"`+e.guest+`"}],"roles":["write"],"requireSignIn":true,"sendInvitation":false}`)
+				if resp.StatusCode != http.StatusOK {
+					t.Fatalf("invite: %d %s", resp.StatusCode, body)
+				}
+				r, _, err = e.s.SearchAudit(ctx, gatehouse.AuditFilter{Operation: gatehouse.OpAddedToSecureLink, Limit: 1}, nil)
+				if err != nil || len(r) != 1 || r[0].TargetUserOrGroupName != "Gail from Partner" || r[0].TargetUserOrGroupType != "Guest" ||
+					!strings.Contains(r[0].EventData, e.guest) {
+					t.Errorf("AddedToSecureLink after the rename %+v %v", r, err)
+				}
 			})
 
 			t.Run("disable ends every session at once", func(t *testing.T) {
@@ -199,8 +210,17 @@ func TestManageGuests(t *testing.T) {
 					t.Fatalf("DELETE: %d %s", resp.StatusCode, body)
 				}
 				r, _, _ := e.s.SearchAudit(ctx, gatehouse.AuditFilter{Operation: gatehouse.OpRemovedFromSecureLink}, nil)
-				if len(r) != 1 || r[0].TargetUserOrGroupName != e.guest || r[0].UniqueSharingID != e.link.ShareID {
-					t.Errorf("RemovedFromSecureLink %+v", r)
+				// The guest is on the read link and, since the rename, a write link.
+				if len(r) != 2 {
+					t.Fatalf("%d RemovedFromSecureLink records, want 2", len(r))
+				}
+				for _, rec := range r {
+					if rec.TargetUserOrGroupName != "Gail from Partner" || rec.TargetUserOrGroupType != "Guest" {
+						t.Errorf("RemovedFromSecureLink %+v", rec)
+					}
+				}
+				if r[1].UniqueSharingID != e.link.ShareID {
+					t.Errorf("first removal on %s, want the read link %s", r[1].UniqueSharingID, e.link.ShareID)
 				}
 				if got := e.list("/v1.0/users?$filter=" + url.QueryEscape("userType eq 'Guest'")); len(got) != 0 {
 					t.Errorf("guests after delete: %v", got)

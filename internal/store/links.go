@@ -180,14 +180,13 @@ func (tx *Tx) addRecipients(l *gatehouse.Link, it *gatehouse.Item, by gatehouse.
 		if n, _ := res.RowsAffected(); n == 0 {
 			continue // already secured to the link: nothing to record or send
 		}
-		userType := ""
-		if err := tx.queryRow(`SELECT user_type FROM users WHERE email = ?`, email).Scan(&userType); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		rcp := gatehouse.Recipient{Email: email}
+		if err := tx.queryRow(`SELECT user_type, display_name FROM users WHERE email = ?`, email).Scan(&rcp.UserType, &rcp.DisplayName); err != nil && !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
-		rcp := gatehouse.Recipient{Email: email, UserType: userType}
 		r := tx.s.linkRecord(gatehouse.OpAddedToSecureLink, by, it, l)
-		r.TargetUserOrGroupName, r.TargetUserOrGroupType = email, targetType(rcp)
-		r.EventData = gatehouse.EventData(map[string]any{"isExternal": rcp.External(), "role": l.Role})
+		r.TargetUserOrGroupName, r.TargetUserOrGroupType = targetName(rcp), targetType(rcp)
+		r.EventData = gatehouse.EventData(targetData(rcp, map[string]any{"isExternal": rcp.External(), "role": l.Role}))
 		if err := tx.audit(r); err != nil {
 			return err
 		}
@@ -216,6 +215,25 @@ func targetType(r gatehouse.Recipient) string {
 		return "External"
 	}
 	return r.UserType
+}
+
+// targetName is the TargetUserOrGroupName of a recipient: a guest's
+// friendly name as the directory has it now (admins rename guests), else
+// the address.
+func targetName(r gatehouse.Recipient) string {
+	if r.UserType == gatehouse.UserTypeGuest && r.DisplayName != "" {
+		return r.DisplayName
+	}
+	return r.Email
+}
+
+// targetData adds a guest's address to a record's EventData, since the
+// target names the guest by their friendly name.
+func targetData(r gatehouse.Recipient, data map[string]any) map[string]any {
+	if targetName(r) != r.Email {
+		data["targetEmail"] = r.Email
+	}
+	return data
 }
 
 // LinkURL is the address a recipient opens: {base-url}/s/{token}.
@@ -446,8 +464,8 @@ func (tx *Tx) removeRecipient(by gatehouse.Actor, it *gatehouse.Item, l *gatehou
 		}
 	}
 	r := tx.s.linkRecord(gatehouse.OpRemovedFromSecureLink, by, it, l)
-	r.TargetUserOrGroupName, r.TargetUserOrGroupType = rcp.Email, targetType(rcp)
-	r.EventData = gatehouse.EventData(map[string]any{"isExternal": rcp.External()})
+	r.TargetUserOrGroupName, r.TargetUserOrGroupType = targetName(rcp), targetType(rcp)
+	r.EventData = gatehouse.EventData(targetData(rcp, map[string]any{"isExternal": rcp.External()}))
 	return tx.audit(r)
 }
 

@@ -1,6 +1,7 @@
 package store_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -127,7 +128,8 @@ func TestDeleteGuest(t *testing.T) {
 				t.Fatalf("%d RemovedFromSecureLink records", len(removed))
 			}
 			for _, r := range removed {
-				if r.TargetUserOrGroupName != "dana@fabrikam.example" || r.TargetUserOrGroupType != "Guest" || r.UserID != "system" {
+				if r.TargetUserOrGroupName != "Dana Scully" || !strings.Contains(r.EventData, `"targetEmail":"dana@fabrikam.example"`) ||
+					r.TargetUserOrGroupType != "Guest" || r.UserID != "system" {
 					t.Errorf("removal %+v", r)
 				}
 			}
