@@ -65,6 +65,9 @@ func TestGuestBrowser(t *testing.T) {
 			if err := chromedp.Do(ctx,
 				chromedp.SendKeys(chromedp.ID("code"), code),
 				chromedp.Click(chromedp.CSS("#code-form button[type=submit]")),
+				// The code page has a partner link too: wait for the page
+				// after the code, or the click races the verification.
+				chromedp.WaitNotPresent(chromedp.ID("code-form")),
 				chromedp.WaitVisible(chromedp.ID("partner-sign-in")),
 				chromedp.Click(chromedp.ID("partner-sign-in")),
 			); err != nil {

@@ -147,6 +147,16 @@ func TestGuestFlow(t *testing.T) {
 			if st != 200 || string(got) != string(e.content) {
 				t.Fatalf("the guest's download: %d %q", st, got)
 			}
+			// A guest, who has no drive, starts at Shared with me, which
+			// lists the file with its link.
+			for _, path := range []string{"/", "/files"} {
+				if st, hdr, _ := rc.call("GET", e.s.URL+path, nil); st != 303 || hdr.Get("Location") != "/shared" {
+					t.Errorf("the guest's GET %s: %d to %q, want 303 to /shared", path, st, hdr.Get("Location"))
+				}
+			}
+			if st, _, page := rc.call("GET", e.s.URL+"/shared", nil); st != 200 || !strings.Contains(string(page), strings.TrimPrefix(e.webURL, e.s.URL)) || strings.Contains(string(page), ">My files<") {
+				t.Errorf("the guest's Shared with me: %d, want the link and no My files\n%s", st, page)
+			}
 			u := e.admin.json("GET", "/v1.0/users/"+dana, nil, 200)
 			ids, _ := json.Marshal(u["identities"])
 			wantIDs, _ := json.Marshal([]map[string]string{{"signInType": "federated", "issuer": e.op.Issuer, "issuerAssignedId": "sub-dana"}})

@@ -78,6 +78,7 @@ var openRoutes = map[string]openRoute{
 	"GET /v1.0/me/drive/root/children": {reason: "the caller's own files", own: true},
 	"GET /v1.0/me/drive/sharedWithMe":  {reason: "what links share with the caller's own address", own: true},
 	"GET /files":                       {reason: "the caller's own files", own: true},
+	"GET /shared":                      {reason: "what was shared with the caller's own address", own: true},
 	"POST /v1.0/invitations":           {reason: "any member may invite a guest; it touches nothing of anyone else's", own: true},
 }
 

@@ -6,6 +6,10 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
+
+	"gatehouse"
+	"gatehouse/internal/store"
 )
 
 // TestIdentityProvidersPage: an administrator adds, edits and removes a
@@ -82,5 +86,30 @@ func TestIdentityProvidersPage(t *testing.T) {
 		if ops[op] != 1 {
 			t.Errorf("records %s: got %d, want 1 (%v)", op, ops[op], ops)
 		}
+	}
+}
+
+// TestSharedWithMePage: a member sees what was shared with their address,
+// with a link that opens it; an expired link's item drops out.
+func TestSharedWithMePage(t *testing.T) {
+	e := newShareEnv(t)
+	e.addUser("bob@example.com", "Bob", false)
+	live := e.share(e.putFile(e.owner, "", "plan.txt", "p"), "read", "bob@example.com")
+	old := e.putFile(e.owner, "", "old.txt", "o")
+	if _, _, err := e.store.Share(context.Background(), gatehouse.UserActor(e.owner, "127.0.0.1", "test"), store.ShareRequest{DriveID: old.DriveID,
+		ItemID: old.ID, Role: "read", Emails: []string{"bob@example.com"}, ExpiresAt: e.clock.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Advance(2 * time.Hour)
+	c := e.signIn("bob@example.com")
+	resp, body := c.get("/shared")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, "plan.txt") || !strings.Contains(body, "/s/"+live.Token) || !strings.Contains(body, "Olive Owner") {
+		t.Fatalf("Shared with me: got %d, want plan.txt by Olive Owner with its link\n%s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, "old.txt") {
+		t.Error("an expired link's item is listed")
+	}
+	if resp, _ := e.client().get("/shared"); resp.StatusCode != http.StatusSeeOther {
+		t.Errorf("without a session: got %d, want 303 to sign in", resp.StatusCode)
 	}
 }

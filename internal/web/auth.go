@@ -12,17 +12,27 @@ import (
 
 // home sends people to their files, or to sign in first.
 func (h *Handler) home(w http.ResponseWriter, r *http.Request) {
-	if _, err := h.signedIn(r); err != nil {
+	c, err := h.signedIn(r)
+	if err != nil {
 		redirect(w, r, "/login")
 		return
 	}
-	redirect(w, r, "/files")
+	redirect(w, r, homeOf(c.Principal))
 }
 
 // DeviceCookie holds a browser's device secret for the account it last
 // signed in to (OWASP's device cookies): with it, failures from other
 // clients never block that browser's correct password.
 const DeviceCookie = "gh_dev"
+
+// homeOf is where a signed-in user starts: guests have no drive of their
+// own, only what was shared with them.
+func homeOf(p gatehouse.Principal) string {
+	if p.Kind == gatehouse.KindGuest {
+		return "/shared"
+	}
+	return "/files"
+}
 
 type loginData struct {
 	base

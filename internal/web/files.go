@@ -63,6 +63,10 @@ func folderURL(d *gatehouse.Drive, id string) string {
 
 // folder shows a folder of the user's drive: /files is the root.
 func (h *Handler) folder(w http.ResponseWriter, r *http.Request) {
+	if c := callerFrom(r); c.Kind == gatehouse.KindGuest && r.PathValue("id") == "" {
+		redirect(w, r, "/shared") // a guest's start page, as after signing in
+		return
+	}
 	d, it, err := h.item(r, gatehouse.ActRead)
 	if err != nil {
 		h.fail(w, r, err)

@@ -76,6 +76,7 @@ func (h *Handler) Register(mux httpx.Mux) {
 	handle("POST /logout", form(http.HandlerFunc(h.logout)))
 
 	handle("GET /files", user(h.folder))
+	handle("GET /shared", user(h.sharedWithMe))
 	handle("GET /files/{id}", user(h.folder))
 	handle("POST /files/{id}/folder", form(user(h.createFolder)))
 	handle("POST /files/{id}/upload", user(h.upload))
