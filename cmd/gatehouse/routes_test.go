@@ -130,6 +130,8 @@ func (v *routeVictim) values(prev, name string) []string {
 			return []string{v.outboxID}
 		case "identityProviders":
 			return []string{v.idpID}
+		case "guests": // the guests page refuses intruders before it looks at whom
+			return []string{v.userID}
 		}
 	}
 	return nil

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"database/sql"
 	"net/http"
 	"net/url"
 	"strings"
@@ -112,4 +113,77 @@ func TestSharedWithMePage(t *testing.T) {
 	if resp, _ := e.client().get("/shared"); resp.StatusCode != http.StatusSeeOther {
 		t.Errorf("without a session: got %d, want 303 to sign in", resp.StatusCode)
 	}
+}
+
+// TestGuestsPage: an administrator sees a guest's state and manages them:
+// rename, disable and enable, resend the invitation (one account), remove.
+func TestGuestsPage(t *testing.T) {
+	e := newShareEnv(t)
+	ada := e.addUser("ada@example.com", "Ada Admin", true)
+	const gus = "gus@partner.test"
+	if _, err := e.store.CreateInvitation(context.Background(), gatehouse.UserActor(ada, "127.0.0.1", "test"),
+		store.InviteRequest{Email: gus, DisplayName: "Gus"}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := e.store.UserByEmail(context.Background(), gus)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.signIn("ada@example.com")
+	resp, body := c.get("/admin/guests")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, gus) || !strings.Contains(body, "Invited") || strings.Contains(body, "olive@example.com") {
+		t.Fatalf("guests page: got %d, want the invited guest and no member\n%s", resp.StatusCode, body)
+	}
+	post := func(action string, v url.Values) {
+		t.Helper()
+		if resp, body := c.postForm("/admin/guests/"+g.ID+"/"+action, v); resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s: got %d, want 303\n%s", action, resp.StatusCode, body)
+		}
+	}
+	post("rename", url.Values{"displayName": {"Gus Partner"}})
+	post("disable", nil)
+	if u, _ := e.store.User(context.Background(), g.ID); u == nil || u.DisplayName != "Gus Partner" || !u.Disabled {
+		t.Errorf("after rename and disable: %+v", u)
+	}
+	post("enable", nil)
+	post("resend", nil)
+	if n := e.outboxCount(gus, "invite"); n != 1 {
+		t.Errorf("invitation mails after resend: %d, want 1", n)
+	}
+	if guests, _ := e.store.ListUsersOfType(context.Background(), "Guest", "", 10); len(guests) != 1 {
+		t.Errorf("guests after resend: %d, want still 1", len(guests))
+	}
+	// A member is not managed here.
+	if resp, _ := c.postForm("/admin/guests/"+e.owner.ID+"/disable", nil); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("disable a member on the guests page: got %d, want 400", resp.StatusCode)
+	}
+	m := e.signIn("olive@example.com")
+	if resp, body := m.get("/admin/guests"); resp.StatusCode != http.StatusForbidden || strings.Contains(body, gus) {
+		t.Errorf("member: got %d, want 403 without the guest", resp.StatusCode)
+	}
+	post("delete", nil)
+	if _, err := e.store.User(context.Background(), g.ID); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+		t.Errorf("guest after delete: %v, want not found", err)
+	}
+	ops := e.auditOps("ada@example.com")
+	for _, op := range []string{"UserUpdated", "UserDeleted"} {
+		if ops[op] == 0 {
+			t.Errorf("no %s record (%v)", op, ops)
+		}
+	}
+}
+
+// outboxCount counts the mail of a kind to an address in the outbox.
+func (e *shareEnv) outboxCount(email, kind string) int {
+	e.t.Helper()
+	db, err := sql.Open("sqlite", "file:"+e.dbPath+"?mode=ro")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(`SELECT COUNT(*) FROM outbox WHERE to_addr = ? AND kind = ?`, email, kind).Scan(&n); err != nil {
+		e.t.Fatal(err)
+	}
+	return n
 }
