@@ -184,7 +184,7 @@ func TestInvitationFlow(t *testing.T) {
 				}
 				code := mailtest.Code(t, e.smtp.WaitFor(t, "gail@outside.example", 10*time.Second))
 				st, hdr, page := post("/verify", url.Values{"code": {code}})
-				if st != 303 || hdr.Get("Location") != "/" || !setsSession(hdr) {
+				if st != 303 || hdr.Get("Location") != "/shared" || !setsSession(hdr) {
 					t.Fatalf("verify form: %d to %q: %s", st, hdr.Get("Location"), page)
 				}
 				if resp, err := rc.http.PostForm(redeem+"/passcode", url.Values{}); err != nil || resp.StatusCode != 403 {

@@ -9,8 +9,8 @@ import (
 )
 
 // defaultInviteRedirect is where an accepted guest lands without an
-// inviteRedirectUrl. Shared with me does not exist yet as a page.
-const defaultInviteRedirect = "/"
+// inviteRedirectUrl: Shared with me.
+const defaultInviteRedirect = "/shared"
 
 // inviteData is the redemption page.
 type inviteData struct {

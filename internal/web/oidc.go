@@ -112,6 +112,9 @@ func (h *Handler) oidcCallback(w http.ResponseWriter, r *http.Request) {
 	to := id.ReturnTo
 	if inviteToken(to) != "" { // a redeemed invitation goes where it says
 		to = gs.RedirectURL
+		if to == "" {
+			to = defaultInviteRedirect
+		}
 	}
 	if to == "" {
 		to = "/"
