@@ -220,6 +220,7 @@ type fixture struct {
 	throwUser             string
 	outboxID              string
 	idp                   string // a partner's identity provider, which routes may change and delete
+	invite                string // an invitation's redeem token
 }
 
 const ext = "ext@partner.test"
@@ -284,6 +285,8 @@ func newFixture(t *testing.T, b testenv.Backend) *fixture {
 	f.outboxID = msgs[0].ID
 	f.idp = a.json("POST", "/v1.0/identity/identityProviders", map[string]any{"displayName": "Fabrikam", "issuer": "https://login.fabrikam.example/",
 		"clientId": "gatehouse", "clientSecret": "fabrikam-secret", "domains": []string{"fabrikam.example"}}, 201)["id"].(string)
+	f.invite = strings.TrimPrefix(a.json("POST", "/v1.0/invitations", map[string]any{"invitedUserEmailAddress": "guest@elsewhere.example"},
+		201)["inviteRedeemUrl"].(string), s.URL+"/invite/")
 	return f
 }
 
@@ -322,6 +325,7 @@ func (f *fixture) routes() []route {
 			"passwordProfile": map[string]any{"password": "correct horse battery"}, "isAdmin": false}},
 		{"GET", "/v1.0/users/" + f.throwUser, asBearer, bodyNone, nil},
 		{"PATCH", "/v1.0/users/" + f.throwUser, asBearer, bodyJSON, map[string]any{"displayName": "Still thrown", "accountEnabled": true}},
+		{"POST", "/v1.0/users/" + f.throwUser + "/extendGuestAccess", asBearer, bodyNone, nil},
 		{"GET", "/v1.0/auditLog/records", asBearer, bodyNone, nil},
 		{"GET", "/v1.0/admin/outbox", asBearer, bodyNone, nil},
 		{"POST", "/v1.0/admin/outbox/" + f.outboxID + "/retry", asBearer, bodyNone, nil},
@@ -371,6 +375,9 @@ func (f *fixture) routes() []route {
 		{"GET", "/admin/pauses", asMember, bodyNone, nil},
 		{"POST", "/admin/pauses/clear", asMember, bodyForm, map[string]any{"shareId": f.shareID, "email": ext}},
 		{"GET", "/static/app.js", asAnyone, bodyNone, nil},
+		{"GET", "/invite/" + f.invite, asAnyone, bodyNone, nil},
+		{"POST", "/invite/" + f.invite + "/passcode", asAnyone, bodyInput, map[string]any{}},
+		{"POST", "/invite/" + f.invite + "/verify", asAnyone, bodyInput, map[string]any{"code": "12345678"}},
 
 		// These end what they name; they come last.
 		{"POST", "/items/" + f.throwFile + "/delete", asMember, bodyForm, nil},
