@@ -135,7 +135,7 @@ func parseServe(args []string, stderr io.Writer) (Config, error) {
 	}
 	c.OrgDomains = splitList(v.orgDomains)
 	for _, d := range c.OrgDomains {
-		if !validDomain(d) {
+		if !gatehouse.ValidDomainName(d) {
 			return c, flagError("org-domains", "%q is not a domain name such as example.com; separate domains with commas", d)
 		}
 	}
@@ -179,26 +179,6 @@ func checkBaseURL(s string) error {
 		return fmt.Errorf("%q must not have a user, query or fragment: links are built by appending paths to it", s)
 	}
 	return nil
-}
-
-// validDomain accepts a DNS name of at least two labels of letters, digits
-// and inner hyphens, the form the domain of an email address takes.
-func validDomain(d string) bool {
-	labels := strings.Split(d, ".")
-	if len(d) > 253 || len(labels) < 2 {
-		return false
-	}
-	for _, l := range labels {
-		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
-			return false
-		}
-		for _, c := range l {
-			if !('a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '-') {
-				return false
-			}
-		}
-	}
-	return true
 }
 
 // redactURL hides a password in a URL that goes into a message.
