@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/hmac"
 	"database/sql"
 	"errors"
 	"strings"
@@ -230,57 +229,19 @@ func (tx *Tx) signInGuestWithCode(email, code string, wellFormed bool, ip, ua st
 // has tries left at, charging a try at each first, and redeems the one it
 // matches: its id, or "" and why nothing was redeemed.
 func (tx *Tx) tryGuestCodes(email, code string, wellFormed bool, ip string) (string, string, error) {
-	rows, err := tx.query(`SELECT id, code_hash FROM guest_codes WHERE email = ? AND used_at = 0 AND expires_at > ?
-		ORDER BY created_at DESC, id`, email, micros(tx.now))
-	if err != nil {
-		return "", "", err
-	}
-	type live struct{ id, hash string }
-	var codes []live
-	for rows.Next() {
-		var c live
-		if err := rows.Scan(&c.id, &c.hash); err != nil {
-			rows.Close()
-			return "", "", err
-		}
-		codes = append(codes, c)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return "", "", err
-	}
-	if len(codes) == 0 {
-		return "", "no_live_code", nil
-	}
 	key, err := tx.passcodeKey()
 	if err != nil {
 		return "", "", err
 	}
-	want := codeHash(key, guestCodeBinding, email, code)
-	checked := false
-	for _, c := range codes {
-		var tries int
-		if err := tx.queryRow(`INSERT INTO guest_code_tries (code_id, client_ip, tries) VALUES (?, ?, 1)
-			ON CONFLICT (code_id, client_ip) DO UPDATE SET tries = guest_code_tries.tries + 1
-			RETURNING tries`, c.id, ip).Scan(&tries); err != nil {
-			return "", "", err
-		}
-		if tries > gatehouse.PasscodeMaxFailures {
-			continue
-		}
-		checked = true
-		if !wellFormed || !hmac.Equal([]byte(c.hash), []byte(want)) {
-			continue
-		}
-		res, err := tx.exec(`UPDATE guest_codes SET used_at = ? WHERE id = ? AND used_at = 0`, micros(tx.now), c.id)
-		if err != nil {
-			return "", "", err
-		}
-		if n, _ := res.RowsAffected(); n == 1 {
-			return c.id, "", nil
-		}
-	}
-	if !checked {
+	id, live, checked, err := tx.redeemCode(guestCodes, codeHash(key, guestCodeBinding, email, code), wellFormed, ip,
+		`SELECT id, code_hash FROM guest_codes WHERE email = ? AND used_at = 0 AND expires_at > ?
+		ORDER BY created_at DESC, id`, email, micros(tx.now))
+	switch {
+	case err != nil || id != "":
+		return id, "", err
+	case !live:
+		return "", "no_live_code", nil
+	case !checked:
 		return "", "no_tries_left", nil
 	}
 	return "", "wrong_code", nil

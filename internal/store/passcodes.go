@@ -318,42 +318,65 @@ func (s *Store) verifyPasscode(tx *Tx, l *gatehouse.Link, email, code string, we
 // tries left at, charging a try at each first, and redeems the one it
 // matches. It returns the redeemed code's id, or "" and why nothing was.
 func (tx *Tx) tryCodes(l *gatehouse.Link, email, code string, wellFormed bool, ip string) (string, string, error) {
-	rows, err := tx.query(`SELECT id, code_hash FROM passcodes WHERE link_id = ? AND email = ? AND used_at = 0 AND killed = ? AND expires_at > ?
-		ORDER BY created_at DESC, id`, l.ID, email, false, micros(tx.now))
+	key, err := tx.passcodeKey()
 	if err != nil {
 		return "", "", err
 	}
-	type live struct{ id, hash string }
-	var codes []live
+	id, live, checked, err := tx.redeemCode(linkCodes, codeHash(key, l.ID, email, code), wellFormed, ip,
+		`SELECT id, code_hash FROM passcodes WHERE link_id = ? AND email = ? AND used_at = 0 AND killed = ? AND expires_at > ?
+		ORDER BY created_at DESC, id`, l.ID, email, false, micros(tx.now))
+	switch {
+	case err != nil || id != "":
+		return id, "", err
+	case !live:
+		return "", "no live code", nil
+	case !checked:
+		return "", "no tries left at the live codes", nil
+	}
+	return "", "", nil
+}
+
+// codeKind names the tables of one kind of emailed code: the codes, and
+// the tries each client address has made at each of them.
+type codeKind struct{ codes, tries, triesFK string }
+
+var (
+	linkCodes  = codeKind{"passcodes", "passcode_tries", "passcode_id"}
+	guestCodes = codeKind{"guest_codes", "guest_code_tries", "code_id"}
+)
+
+// redeemCode checks a code, as its keyed hash want, against the live codes
+// liveQuery selects (id, code_hash), and redeems the one it matches. Each
+// try is charged before the comparison, in one statement, so of any number
+// of parallel tries from one address PasscodeMaxFailures are compared; the
+// guard on used_at makes the redemption happen once, whoever else races
+// for the same code. It reports whether any code was live and whether any
+// was compared.
+func (tx *Tx) redeemCode(k codeKind, want string, wellFormed bool, ip, liveQuery string, args ...any) (id string, live, checked bool, err error) {
+	rows, err := tx.query(liveQuery, args...)
+	if err != nil {
+		return "", false, false, err
+	}
+	type code struct{ id, hash string }
+	var codes []code
 	for rows.Next() {
-		var c live
+		var c code
 		if err := rows.Scan(&c.id, &c.hash); err != nil {
 			rows.Close()
-			return "", "", err
+			return "", false, false, err
 		}
 		codes = append(codes, c)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return "", "", err
+		return "", false, false, err
 	}
-	if len(codes) == 0 {
-		return "", "no live code", nil
-	}
-	key, err := tx.passcodeKey()
-	if err != nil {
-		return "", "", err
-	}
-	want := codeHash(key, l.ID, email, code)
-	checked := false
 	for _, c := range codes {
-		// Charged before the comparison, in one statement: of any number of
-		// parallel tries from one address, PasscodeMaxFailures are compared.
 		var tries int
-		if err := tx.queryRow(`INSERT INTO passcode_tries (passcode_id, client_ip, tries) VALUES (?, ?, 1)
-			ON CONFLICT (passcode_id, client_ip) DO UPDATE SET tries = passcode_tries.tries + 1
+		if err := tx.queryRow(`INSERT INTO `+k.tries+` (`+k.triesFK+`, client_ip, tries) VALUES (?, ?, 1)
+			ON CONFLICT (`+k.triesFK+`, client_ip) DO UPDATE SET tries = `+k.tries+`.tries + 1
 			RETURNING tries`, c.id, ip).Scan(&tries); err != nil {
-			return "", "", err
+			return "", true, checked, err
 		}
 		if tries > gatehouse.PasscodeMaxFailures {
 			continue
@@ -362,20 +385,15 @@ func (tx *Tx) tryCodes(l *gatehouse.Link, email, code string, wellFormed bool, i
 		if !wellFormed || !hmac.Equal([]byte(c.hash), []byte(want)) {
 			continue
 		}
-		// The guard on used_at makes the redemption happen once, whoever
-		// else is racing for the same code.
-		res, err := tx.exec(`UPDATE passcodes SET used_at = ? WHERE id = ? AND used_at = 0`, micros(tx.now), c.id)
+		res, err := tx.exec(`UPDATE `+k.codes+` SET used_at = ? WHERE id = ? AND used_at = 0`, micros(tx.now), c.id)
 		if err != nil {
-			return "", "", err
+			return "", true, checked, err
 		}
 		if n, _ := res.RowsAffected(); n == 1 {
-			return c.id, "", nil
+			return c.id, true, true, nil
 		}
 	}
-	if !checked {
-		return "", "no tries left at the live codes", nil
-	}
-	return "", "", nil
+	return "", len(codes) > 0, checked, nil
 }
 
 // passcodeFailed records a failed try and counts it against (link, email,
