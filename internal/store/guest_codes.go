@@ -27,21 +27,7 @@ func (s *Store) SendGuestCode(ctx context.Context, email, ip, ua string) error {
 	if err != nil {
 		return err
 	}
-	err = s.inTx(ctx, func(tx *Tx) error {
-		sent, err := tx.sendGuestCode(email, ip, ua)
-		if err == nil && !sent {
-			return errNothingSent
-		}
-		return err
-	})
-	switch {
-	case errors.Is(err, errNothingSent):
-		return nil
-	case err != nil:
-		return err
-	}
-	s.wakeOutbox()
-	return nil
+	return s.sendCode(ctx, func(tx *Tx) (bool, error) { return tx.sendGuestCode(email, ip, ua) })
 }
 
 func (tx *Tx) sendGuestCode(email, ip, ua string) (bool, error) {

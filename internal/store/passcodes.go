@@ -74,10 +74,16 @@ func (s *Store) SendPasscode(ctx context.Context, token, email, ip, ua string) e
 	if err != nil {
 		return err // the address's form only, which says nothing about who exists
 	}
-	err = s.inTx(ctx, func(tx *Tx) error {
-		sent, err := tx.sendPasscode(l, email, ip, ua)
+	return s.sendCode(ctx, func(tx *Tx) (bool, error) { return tx.sendPasscode(l, email, ip, ua) })
+}
+
+// sendCode runs a code request in a transaction: one that sent nothing
+// keeps nothing (it is rolled back), one that sent a code wakes the outbox.
+func (s *Store) sendCode(ctx context.Context, send func(tx *Tx) (bool, error)) error {
+	err := s.inTx(ctx, func(tx *Tx) error {
+		sent, err := send(tx)
 		if err == nil && !sent {
-			return errNothingSent // nothing to keep
+			return errNothingSent
 		}
 		return err
 	})
@@ -91,8 +97,8 @@ func (s *Store) SendPasscode(ctx context.Context, token, email, ip, ua string) e
 	return nil
 }
 
-// errNothingSent rolls back a passcode request that sent nothing.
-var errNothingSent = errors.New("store: no passcode sent")
+// errNothingSent rolls back a code request that sent nothing.
+var errNothingSent = errors.New("store: no code sent")
 
 func (tx *Tx) sendPasscode(l *gatehouse.Link, email, ip, ua string) (bool, error) {
 	lock := ""
