@@ -233,8 +233,12 @@ func setupUserList(fs *flag.FlagSet) func(context.Context, *cmdEnv) error {
 	}
 }
 
-// openUser opens the store and finds the user an --email flag names.
+// openUser opens the store and finds the user the --email flag names; the
+// flag is required.
 func (e *cmdEnv) openUser(ctx context.Context, email string) (*store.Store, *gatehouse.User, error) {
+	if err := required(e.name, "--email", email); err != nil {
+		return nil, nil, err
+	}
 	s, err := e.open(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -252,9 +256,6 @@ func setupUserPasswd(fs *flag.FlagSet) func(context.Context, *cmdEnv) error {
 	var email string
 	fs.StringVar(&email, "email", "", "the user's email `address`")
 	return func(ctx context.Context, e *cmdEnv) error {
-		if err := required(e.name, "--email", email); err != nil {
-			return err
-		}
 		s, u, err := e.openUser(ctx, email)
 		if err != nil {
 			return err
@@ -283,9 +284,6 @@ func setupUserEnabled(fs *flag.FlagSet, disable bool) func(context.Context, *cmd
 	var email string
 	fs.StringVar(&email, "email", "", "the user's email `address`")
 	return func(ctx context.Context, e *cmdEnv) error {
-		if err := required(e.name, "--email", email); err != nil {
-			return err
-		}
 		s, u, err := e.openUser(ctx, email)
 		if err != nil {
 			return err
@@ -337,9 +335,6 @@ func setupTokenList(fs *flag.FlagSet) func(context.Context, *cmdEnv) error {
 	var email string
 	fs.StringVar(&email, "email", "", "the user's email `address`")
 	return func(ctx context.Context, e *cmdEnv) error {
-		if err := required(e.name, "--email", email); err != nil {
-			return err
-		}
 		s, u, err := e.openUser(ctx, email)
 		if err != nil {
 			return err
