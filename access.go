@@ -22,15 +22,44 @@ const (
 	ActInvite     // invite guests: members and administrators
 )
 
+// DriveAccess is what a principal may do in a whole drive: the owner of a
+// personal drive has AccessOwner; a site's visitors, members and owners
+// have read, write and owner through the site's three groups.
+type DriveAccess uint8
+
+// Drive access levels, each including the ones before it.
+const (
+	NoAccess    DriveAccess = iota
+	AccessRead              // see and download
+	AccessWrite             // also upload, create, rename, move, delete and share
+	AccessOwner             // full control: also manage who has access
+)
+
+// allows reports whether the drive access level lets its holder take act.
+func (a DriveAccess) allows(act Action) bool {
+	switch act {
+	case ActRead, ActDownload:
+		return a >= AccessRead
+	case ActWrite, ActShare, ActDelete:
+		return a >= AccessWrite
+	}
+	return a >= AccessOwner
+}
+
 // ItemFacts are what the access decision needs to know about one item. The
 // store loads them with the item, in the query that finds it.
 type ItemFacts struct {
-	DriveOwners []string // user ids of the drive's owners
-	Ancestry    []string // item ids from the drive's root down to the item itself
+	// Access is the principal's own access to the item's whole drive.
+	Access   DriveAccess
+	Ancestry []string // item ids from the drive's root down to the item itself
 	// Via is the link the request came through (the /s/{token} pages), or
 	// nil. Only this link can open the item for someone who does not own it.
 	Via *LinkFacts
-	Now time.Time
+	// Grants are the links on the item's ancestry that a member or guest
+	// is on, by address or through a group: what opens an item shared with
+	// them when they come to it signed in rather than through a link page.
+	Grants []LinkFacts
+	Now    time.Time
 }
 
 // LinkFacts are what the decision needs to know about one link.
@@ -40,6 +69,9 @@ type LinkFacts struct {
 	ExpiresAt     time.Time
 	OwnerDisabled bool
 	Recipients    []string // addresses secured to the link (at least the caller's, if it is one)
+	// GroupMember is true when the principal is a current member of a
+	// group secured to the link.
+	GroupMember bool
 }
 
 // Usable reports, as EGONE, a link that has expired at now or whose owner
@@ -79,20 +111,33 @@ func Authorize(p Principal, act Action, f ItemFacts) error {
 	case Anonymous:
 		return Errorf(EUNAUTHORIZED, "Sign in to continue.")
 	}
-	owner := p.IsUser() && contains(f.DriveOwners, p.UserID)
+	access := NoAccess
+	if p.IsUser() {
+		access = f.Access
+	}
 	l := f.Via
 	if l == nil {
-		if owner {
+		if access.allows(act) {
 			return nil
 		}
-		return Errorf(ENOTFOUND, "The item was not found.")
+		return authorizeGrants(p, act, f, access)
 	}
 	if !contains(f.Ancestry, l.ItemID) {
 		return Errorf(ENOTFOUND, "The item was not found.") // outside the share
 	}
-	if !owner && !containsFold(l.Recipients, p.Email) {
+	if access == NoAccess && !l.has(p) {
 		return Errorf(EFORBIDDEN, "The address you verified does not have access to this link. Ask the person who shared it, or verify another address.")
 	}
+	return l.allows(act)
+}
+
+// has reports whether p is on the link, by address or through a group.
+func (l *LinkFacts) has(p Principal) bool {
+	return containsFold(l.Recipients, p.Email) || (p.IsUser() && l.GroupMember)
+}
+
+// allows decides an action of someone on the link by the link's role.
+func (l *LinkFacts) allows(act Action) error {
 	switch act {
 	case ActRead, ActDownload:
 		return nil
@@ -103,6 +148,33 @@ func Authorize(p Principal, act Action, f ItemFacts) error {
 		return Errorf(EFORBIDDEN, "This link lets you view, not upload.")
 	}
 	return Errorf(EFORBIDDEN, "A sharing link does not let you do that.")
+}
+
+// authorizeGrants decides for a member or guest who came to the item
+// signed in and whose drive access does not let them take act: a usable
+// link on the item's ancestry that they are on may.
+func authorizeGrants(p Principal, act Action, f ItemFacts, access DriveAccess) error {
+	var refused error
+	if p.IsUser() {
+		for i := range f.Grants {
+			g := &f.Grants[i]
+			if g.Usable(f.Now) != nil || !contains(f.Ancestry, g.ItemID) {
+				continue
+			}
+			if refused = g.allows(act); refused == nil {
+				return nil
+			}
+		}
+	}
+	switch {
+	case refused != nil:
+		return refused
+	case access == AccessRead:
+		return Errorf(EFORBIDDEN, "You can view this site's files, not change them. Ask a site owner for edit access.")
+	case access == AccessWrite:
+		return Errorf(EFORBIDDEN, "Only the site's owners can do that.")
+	}
+	return Errorf(ENOTFOUND, "The item was not found.")
 }
 
 // AuthorizeDirectory decides whether p may take act on the directory.

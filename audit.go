@@ -53,6 +53,15 @@ const (
 	OpSharingInvitationAccepted = "SharingInvitationAccepted"
 	OpSharingInvitationRevoked  = "SharingInvitationRevoked"
 
+	OpGroupAdded       = "GroupAdded"
+	OpGroupUpdated     = "GroupUpdated"
+	OpGroupRemoved     = "GroupRemoved"
+	OpAddedToGroup     = "AddedToGroup"
+	OpRemovedFromGroup = "RemovedFromGroup"
+
+	OpSiteCollectionCreated = "SiteCollectionCreated"
+	OpSiteDeleted           = "SiteDeleted"
+
 	// Gatehouse extensions: an administrator extended a guest's access,
 	// and a guest's access was first refused as expired.
 	OpGuestAccessExtended = "GuestAccessExtended"
@@ -68,7 +77,9 @@ func Operations() []string {
 		OpSecureLinkUsed, OpPasscodeSent, OpPasscodeVerified, OpPasscodeFailed, OpPasscodeVerificationPaused,
 		OpSharingPolicyChanged, OpIdentityProviderAdded, OpIdentityProviderUpdated, OpIdentityProviderDeleted,
 		OpGuestUserAdded, OpSharingInvitationCreated, OpSharingInvitationAccepted, OpSharingInvitationRevoked,
-		OpGuestAccessExtended, OpGuestAccessExpired}
+		OpGuestAccessExtended, OpGuestAccessExpired,
+		OpGroupAdded, OpGroupUpdated, OpGroupRemoved, OpAddedToGroup, OpRemovedFromGroup,
+		OpSiteCollectionCreated, OpSiteDeleted}
 }
 
 // Record is one audit record, with the fields of the Microsoft 365 audit

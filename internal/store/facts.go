@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 
 	"gatehouse"
 )
@@ -12,30 +13,87 @@ import (
 // gatehouse.Authorize needs, in the query that finds it, so deciding costs
 // no round trip. They decide nothing themselves.
 
-// ownerExists is true when the user in the first argument owns the drive
-// of the row's items.drive_id.
-const ownerExists = `EXISTS (SELECT 1 FROM drive_owners o WHERE o.drive_id = items.drive_id AND o.user_id = ?)`
+// accessTo is the SQL for the drive access (gatehouse.DriveAccess) of a
+// user to the drive whose id is the column drive: an owner of a personal
+// drive has it all, others what the best of the site's groups they are a
+// member of gives. Its two arguments are both the user's id.
+func accessTo(drive string) string {
+	return `CASE WHEN EXISTS (SELECT 1 FROM drive_owners o WHERE o.drive_id = ` + drive + ` AND o.user_id = ?) THEN 3
+		ELSE COALESCE((SELECT MAX(g.drive_access) FROM group_members m JOIN security_groups g ON g.id = m.group_id
+			WHERE m.user_id = ? AND m.role = 'member' AND g.drive_id = ` + drive + `), 0) END`
+}
+
+// grants loads the usable-or-not links on the ancestry that the member or
+// guest p is on, by address or through a group they are a member of. Only
+// users have grants; the decision judges them.
+func (s *Store) grants(q querier, p gatehouse.Principal, ancestry []string) ([]gatehouse.LinkFacts, error) {
+	if !p.IsUser() || len(ancestry) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, len(ancestry)+2)
+	for _, id := range ancestry {
+		args = append(args, id)
+	}
+	args = append(args, p.Email, p.UserID)
+	rows, err := q.query(`SELECT l.item_id, l.role, l.expires_at, COALESCE(u.disabled, FALSE)
+		FROM links l JOIN drives d ON d.id = l.drive_id LEFT JOIN users u ON u.id = d.owner_id
+		WHERE l.item_id IN (`+placeholders(len(ancestry))+`) AND (
+			EXISTS (SELECT 1 FROM link_recipients r WHERE r.link_id = l.id AND r.email = ?)
+			OR EXISTS (SELECT 1 FROM link_groups lg JOIN group_members m ON m.group_id = lg.group_id AND m.role = 'member'
+				WHERE lg.link_id = l.id AND m.user_id = ?))`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []gatehouse.LinkFacts
+	for rows.Next() {
+		var g gatehouse.LinkFacts
+		var exp int64
+		if err := rows.Scan(&g.ItemID, &g.Role, &exp, &g.OwnerDisabled); err != nil {
+			return nil, err
+		}
+		g.ExpiresAt, g.GroupMember, g.Recipients = fromMicros(exp), true, []string{p.Email}
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
+
+func placeholders(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return strings.Repeat("?, ", n-1) + "?"
+}
+
+// userFacts completes the facts of an item for p once its ancestry is
+// known: a user without full control of the drive may have grants.
+func (s *Store) userFacts(q querier, p gatehouse.Principal, f *gatehouse.ItemFacts) (err error) {
+	if p.IsUser() && f.Access < gatehouse.AccessOwner {
+		f.Grants, err = s.grants(q, p, f.Ancestry)
+	}
+	return err
+}
 
 // ItemFacts loads an item of a drive and the facts about it for p: whether
 // p owns the drive, and the item's ancestry. Returns ENOTFOUND.
 func (s *Store) ItemFacts(ctx context.Context, p gatehouse.Principal, driveID, id string) (*gatehouse.Item, gatehouse.ItemFacts, error) {
 	var rootID string
-	var owner bool
-	it, err := scanItem(s.queryRow(ctx, `SELECT `+itemColumns+`, d.root_id, `+ownerExists+`
-		FROM items JOIN drives d ON d.id = items.drive_id WHERE items.id = ? AND items.drive_id = ?`, p.UserID, id, driveID), &rootID, &owner)
+	var access gatehouse.DriveAccess
+	it, err := scanItem(s.queryRow(ctx, `SELECT `+itemColumns+`, d.root_id, `+accessTo("items.drive_id")+`
+		FROM items JOIN drives d ON d.id = items.drive_id WHERE items.id = ? AND items.drive_id = ?`, p.UserID, p.UserID, id, driveID), &rootID, &access)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gatehouse.ItemFacts{}, notFound("The item")
 	} else if err != nil {
 		return nil, gatehouse.ItemFacts{}, err
 	}
 	f := gatehouse.ItemFacts{Now: s.Now()}
-	if owner && p.UserID != "" {
-		f.DriveOwners = []string{p.UserID}
+	if p.UserID != "" {
+		f.Access = access
 	}
 	if f.Ancestry, err = s.placeItem(reader{s, ctx}, it, rootID); err != nil {
 		return nil, f, err
 	}
-	return it, f, nil
+	return it, f, s.userFacts(reader{s, ctx}, p, &f)
 }
 
 // placeItem fills the item's parent path and child count, and returns its
@@ -80,14 +138,14 @@ func (s *Store) TokenItemFacts(ctx context.Context, secret, driveID, id string) 
 	var u gatehouse.User
 	var uc, uu int64
 	var rootID string
-	var owner bool
+	var access gatehouse.DriveAccess
 	it, err := scanItem(s.queryRow(ctx, `SELECT `+itemColumns+`, d.root_id,
 			u.id, u.email, u.display_name, u.user_type, u.is_admin, u.disabled, u.created_at, u.updated_at,
-			EXISTS (SELECT 1 FROM drive_owners o WHERE o.drive_id = items.drive_id AND o.user_id = u.id)
+			`+strings.ReplaceAll(accessTo("items.drive_id"), "?", "u.id")+`
 		FROM api_tokens t JOIN users u ON u.id = t.user_id, items JOIN drives d ON d.id = items.drive_id
 		WHERE t.hash = ? AND t.revoked_at = 0 AND u.disabled = ? AND items.id = ? AND items.drive_id = ?`,
 		hashSecret(secret), false, id, driveID),
-		&rootID, &u.ID, &u.Email, &u.DisplayName, &u.UserType, &u.IsAdmin, &u.Disabled, &uc, &uu, &owner)
+		&rootID, &u.ID, &u.Email, &u.DisplayName, &u.UserType, &u.IsAdmin, &u.Disabled, &uc, &uu, &access)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Only failures pay for telling a bad token from a missing item.
 		if _, err := s.UserByToken(ctx, secret); err != nil {
@@ -101,14 +159,11 @@ func (s *Store) TokenItemFacts(ctx context.Context, secret, driveID, id string) 
 	if err := s.refuseExpiredGuest(ctx, &u); err != nil { // guest_expiry.go
 		return nil, nil, gatehouse.ItemFacts{}, err
 	}
-	f := gatehouse.ItemFacts{Now: s.Now()}
-	if owner {
-		f.DriveOwners = []string{u.ID}
-	}
+	f := gatehouse.ItemFacts{Access: access, Now: s.Now()}
 	if f.Ancestry, err = s.placeItem(reader{s, ctx}, it, rootID); err != nil {
 		return nil, nil, f, err
 	}
-	return &u, it, f, nil
+	return &u, it, f, s.userFacts(reader{s, ctx}, gatehouse.UserPrincipal(&u), &f)
 }
 
 // RecipientLink resolves a link token and a recipient session secret in
@@ -120,9 +175,9 @@ func (s *Store) RecipientLink(ctx context.Context, token, secret string) (*gateh
 	var email string
 	var onLink, ownerDisabled bool
 	l, err := s.scanLink(s.queryRow(ctx, `SELECT `+prefixed("links.", linkColumns)+`, COALESCE(x.email, ''),
-			r.email IS NOT NULL, u.disabled
+			r.email IS NOT NULL, COALESCE(u.disabled, FALSE)
 		FROM links
-		JOIN drives d ON d.id = links.drive_id JOIN users u ON u.id = d.owner_id
+		JOIN drives d ON d.id = links.drive_id LEFT JOIN users u ON u.id = d.owner_id
 		LEFT JOIN recipient_sessions x ON x.hash = ? AND x.expires_at > ?
 		LEFT JOIN link_recipients r ON r.link_id = links.id AND r.email = x.email
 		WHERE links.token_hash = ?`, hashSecret(secret), micros(s.Now()), hashSecret(token)), &email, &onLink, &ownerDisabled)
@@ -133,23 +188,26 @@ func (s *Store) RecipientLink(ctx context.Context, token, secret string) (*gateh
 	if email != "" {
 		p = gatehouse.RecipientPrincipal(email)
 	}
-	return l, p, s.linkFacts(l, p, false, onLink, ownerDisabled), nil
+	return l, p, s.linkFacts(l, p, 0, onLink, false, ownerDisabled), nil
 }
 
 // UserLink resolves a link token with the facts about the shared item for
 // a signed-in user, in one query. Unknown tokens are ENOTFOUND.
 func (s *Store) UserLink(ctx context.Context, token string, p gatehouse.Principal) (*gatehouse.Link, gatehouse.ItemFacts, error) {
-	var onLink, owner, ownerDisabled bool
+	var onLink, inGroup, ownerDisabled bool
+	var access gatehouse.DriveAccess
 	l, err := s.scanLink(s.queryRow(ctx, `SELECT `+prefixed("links.", linkColumns)+`,
 			EXISTS (SELECT 1 FROM link_recipients r WHERE r.link_id = links.id AND r.email = ?),
-			EXISTS (SELECT 1 FROM drive_owners o WHERE o.drive_id = links.drive_id AND o.user_id = ?),
-			u.disabled
-		FROM links JOIN drives d ON d.id = links.drive_id JOIN users u ON u.id = d.owner_id
-		WHERE links.token_hash = ?`, p.Email, p.UserID, hashSecret(token)), &onLink, &owner, &ownerDisabled)
+			EXISTS (SELECT 1 FROM link_groups lg JOIN group_members m ON m.group_id = lg.group_id AND m.role = 'member'
+				WHERE lg.link_id = links.id AND m.user_id = ?),
+			`+accessTo("links.drive_id")+`,
+			COALESCE(u.disabled, FALSE)
+		FROM links JOIN drives d ON d.id = links.drive_id LEFT JOIN users u ON u.id = d.owner_id
+		WHERE links.token_hash = ?`, p.Email, p.UserID, p.UserID, p.UserID, hashSecret(token)), &onLink, &inGroup, &access, &ownerDisabled)
 	if err := linkFound(len(token), err); err != nil {
 		return nil, gatehouse.ItemFacts{}, err
 	}
-	return l, s.linkFacts(l, p, owner, onLink, ownerDisabled), nil
+	return l, s.linkFacts(l, p, access, onLink, inGroup, ownerDisabled), nil
 }
 
 func linkFound(tokenLen int, err error) error {
@@ -159,14 +217,14 @@ func linkFound(tokenLen int, err error) error {
 	return err
 }
 
-func (s *Store) linkFacts(l *gatehouse.Link, p gatehouse.Principal, owner, onLink, ownerDisabled bool) gatehouse.ItemFacts {
-	via := &gatehouse.LinkFacts{ItemID: l.ItemID, Role: l.Role, ExpiresAt: l.ExpiresAt, OwnerDisabled: ownerDisabled}
+func (s *Store) linkFacts(l *gatehouse.Link, p gatehouse.Principal, access gatehouse.DriveAccess, onLink, inGroup, ownerDisabled bool) gatehouse.ItemFacts {
+	via := &gatehouse.LinkFacts{ItemID: l.ItemID, Role: l.Role, ExpiresAt: l.ExpiresAt, OwnerDisabled: ownerDisabled, GroupMember: inGroup}
 	if onLink {
 		via.Recipients = []string{p.Email}
 	}
 	f := gatehouse.ItemFacts{Ancestry: []string{l.ItemID}, Via: via, Now: s.Now()}
-	if owner {
-		f.DriveOwners = []string{p.UserID}
+	if p.UserID != "" {
+		f.Access = access
 	}
 	return f
 }
@@ -192,8 +250,8 @@ func (s *Store) LinkedItem(ctx context.Context, l *gatehouse.Link, f gatehouse.I
 // DriveFacts loads a drive, or with driveID "" p's personal drive, and the
 // facts about its root for p, in one query. Returns ENOTFOUND.
 func (s *Store) DriveFacts(ctx context.Context, p gatehouse.Principal, driveID string) (*gatehouse.Drive, gatehouse.ItemFacts, error) {
-	q := `SELECT ` + driveColumns + `, EXISTS (SELECT 1 FROM drive_owners o WHERE o.drive_id = drives.id AND o.user_id = ?) FROM drives `
-	args := []any{p.UserID}
+	q := `SELECT ` + driveColumns + `, ` + accessTo("drives.id") + ` FROM drives `
+	args := []any{p.UserID, p.UserID}
 	if driveID == "" {
 		q += `WHERE owner_id = ? AND drive_type = ?`
 		args = append(args, p.UserID, gatehouse.DriveTypePersonal)
@@ -201,14 +259,14 @@ func (s *Store) DriveFacts(ctx context.Context, p gatehouse.Principal, driveID s
 		q += `WHERE id = ?`
 		args = append(args, driveID)
 	}
-	var owner bool
-	d, err := scanDrive(s.queryRow(ctx, q, args...), &owner)
+	var access gatehouse.DriveAccess
+	d, err := scanDrive(s.queryRow(ctx, q, args...), &access)
 	if err != nil {
 		return nil, gatehouse.ItemFacts{}, err
 	}
 	f := gatehouse.ItemFacts{Ancestry: []string{d.RootID}, Now: s.Now()}
-	if owner && p.UserID != "" {
-		f.DriveOwners = []string{p.UserID}
+	if p.UserID != "" {
+		f.Access = access
 	}
 	return d, f, nil
 }

@@ -86,7 +86,7 @@ func (r reader) query(q string, args ...any) (*sql.Rows, error) {
 // owner. Returns ENOTFOUND.
 func (s *Store) item(q querier, driveID, id string) (*gatehouse.Item, string, error) {
 	var rootID, ownerID string
-	it, err := scanItem(q.queryRow(`SELECT `+itemColumns+`, d.root_id, d.owner_id FROM items JOIN drives d ON d.id = items.drive_id
+	it, err := scanItem(q.queryRow(`SELECT `+itemColumns+`, d.root_id, COALESCE(d.owner_id, '') FROM items JOIN drives d ON d.id = items.drive_id
 		WHERE items.id = ? AND items.drive_id = ?`, id, driveID), &rootID, &ownerID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, "", notFound("The item")

@@ -585,19 +585,22 @@ func (s *Store) PutFileThroughLink(ctx context.Context, by gatehouse.Actor, l *g
 
 // linkWriteFacts reads, in tx, the link's facts for p and its shared item.
 func (tx *Tx) linkWriteFacts(p gatehouse.Principal, linkID string) (gatehouse.ItemFacts, *gatehouse.Item, error) {
-	var onLink, owner, ownerDisabled bool
+	var onLink, inGroup, ownerDisabled bool
+	var access gatehouse.DriveAccess
 	l, err := tx.s.scanLink(tx.queryRow(`SELECT `+prefixed("links.", linkColumns)+`,
 			EXISTS (SELECT 1 FROM link_recipients r WHERE r.link_id = links.id AND r.email = ?),
-			EXISTS (SELECT 1 FROM drive_owners o WHERE o.drive_id = links.drive_id AND o.user_id = ?),
-			u.disabled
-		FROM links JOIN drives d ON d.id = links.drive_id JOIN users u ON u.id = d.owner_id
-		WHERE links.id = ?`, p.Email, p.UserID, linkID), &onLink, &owner, &ownerDisabled)
+			EXISTS (SELECT 1 FROM link_groups lg JOIN group_members m ON m.group_id = lg.group_id AND m.role = 'member'
+				WHERE lg.link_id = links.id AND m.user_id = ?),
+			`+accessTo("links.drive_id")+`,
+			COALESCE(u.disabled, FALSE)
+		FROM links JOIN drives d ON d.id = links.drive_id LEFT JOIN users u ON u.id = d.owner_id
+		WHERE links.id = ?`, p.Email, p.UserID, p.UserID, p.UserID, linkID), &onLink, &inGroup, &access, &ownerDisabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return gatehouse.ItemFacts{}, nil, notFound("The link")
 	} else if err != nil {
 		return gatehouse.ItemFacts{}, nil, err
 	}
-	f := tx.s.linkFacts(l, p, owner, onLink, ownerDisabled)
+	f := tx.s.linkFacts(l, p, access, onLink, inGroup, ownerDisabled)
 	f.Now = tx.now
 	shared, _, err := tx.s.item(tx, l.DriveID, l.ItemID)
 	return f, shared, err
