@@ -82,3 +82,30 @@ func MailNickname(displayName string) string {
 	}
 	return b.String()
 }
+
+// GroupFacts are what the decision needs to know about one group for one
+// principal.
+type GroupFacts struct {
+	// Owner is true when the principal owns the group, or, for a site's
+	// group, owns the site.
+	Owner bool
+}
+
+// AuthorizeGroup decides whether p may read groups (manage false) or
+// manage the group f describes: change it, delete it, and add and remove
+// its members and owners. Members read every group, to share with one;
+// administrators manage every group and owners their own. Guests and
+// recipients get EFORBIDDEN.
+func AuthorizeGroup(p Principal, manage bool, f GroupFacts) error {
+	switch {
+	case p.Kind == KindSystem:
+		return nil
+	case p.Kind == Anonymous:
+		return Errorf(EUNAUTHORIZED, "Sign in to continue.")
+	case p.Kind != KindMember:
+		return Errorf(EFORBIDDEN, "Only members of the organization can use groups.")
+	case !manage, p.IsAdmin, f.Owner:
+		return nil
+	}
+	return Errorf(EFORBIDDEN, "Only the group's owners and administrators can change this group.")
+}
