@@ -85,6 +85,18 @@ func (h *Handler) Register(mux httpx.Mux) {
 
 	route("POST /v1.0/invitations", h.createInvitation) // members and administrators
 
+	route("POST /v1.0/groups", h.createGroup) // members and administrators
+	route("GET /v1.0/groups", h.listGroups)
+	route("GET /v1.0/groups/{id}", h.getGroup)
+	route("PATCH /v1.0/groups/{id}", h.updateGroup)
+	route("DELETE /v1.0/groups/{id}", h.deleteGroup)
+	route("GET /v1.0/groups/{id}/members", h.listGroupMembers(gatehouse.GroupMember))
+	route("POST /v1.0/groups/{id}/members/$ref", h.addGroupMember(gatehouse.GroupMember))
+	route("DELETE /v1.0/groups/{id}/members/{userId}/$ref", h.removeGroupMember(gatehouse.GroupMember))
+	route("GET /v1.0/groups/{id}/owners", h.listGroupMembers(gatehouse.GroupOwner))
+	route("POST /v1.0/groups/{id}/owners/$ref", h.addGroupMember(gatehouse.GroupOwner))
+	route("DELETE /v1.0/groups/{id}/owners/{userId}/$ref", h.removeGroupMember(gatehouse.GroupOwner))
+
 	mux.Handle("/v1.0/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		httpx.Error(w, r, gatehouse.Errorf(gatehouse.EINVALID, "%s %s is not an API route.", r.Method, r.URL.Path))
 	}))
