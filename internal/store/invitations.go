@@ -20,6 +20,9 @@ type InviteRequest struct {
 	RedirectURL string // where the guest lands after accepting; "" is the default
 	SendMessage bool
 	Message     string // customizedMessageBody
+
+	objectID string // what was shared, for the record, when not the address (a site's webUrl)
+	subject  string // the mail's subject, when not the default
 }
 
 // Invitation is an invitation as created: RedeemURL carries the secret
@@ -67,56 +70,9 @@ func (s *Store) CreateInvitation(ctx context.Context, by gatehouse.Actor, in Inv
 		return nil, err
 	}
 	var inv *Invitation
-	err = s.inTx(ctx, func(tx *Tx) error {
-		inv = nil
-		u, err := scanUser(tx.queryRow(`SELECT `+userColumns+` FROM users WHERE email = ?`+tx.forUpdate(), email))
-		resent := err == nil
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			if u, err = tx.createInvitedGuest(by, email, in.DisplayName); err != nil {
-				return err
-			}
-		case err != nil:
-			return err
-		case u.UserType != gatehouse.UserTypeGuest:
-			return gatehouse.Errorf(gatehouse.EINVALID, "%s is a member of the organization; share with them directly instead of inviting them.", email)
-		}
-		var state string
-		if err := tx.queryRow(`SELECT external_user_state FROM users WHERE id = ?`, u.ID).Scan(&state); err != nil {
-			return err
-		}
-		// Any guest not in Accepted (pending, or expired) starts again.
-		if resent && state != gatehouse.ExternalAccepted {
-			state = gatehouse.ExternalPendingAcceptance
-			if _, err := tx.exec(`UPDATE users SET external_user_state = ?, external_user_state_changed_at = ?, updated_at = ? WHERE id = ?`,
-				state, micros(tx.now), micros(tx.now), u.ID); err != nil {
-				return err
-			}
-		}
-		if _, err := tx.exec(`DELETE FROM invitations WHERE user_id = ?`, u.ID); err != nil {
-			return err
-		}
-		token := gatehouse.NewSecret("")
-		inv = &Invitation{ID: gatehouse.NewID(), Email: email, UserID: u.ID, RedirectURL: in.RedirectURL, Status: state, Resent: resent,
-			RedeemURL: tx.s.opt.BaseURL + "/invite/" + url.PathEscape(token)}
-		if _, err := tx.exec(`INSERT INTO invitations (id, user_id, token_hash, redirect_url, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			inv.ID, u.ID, hashSecret(token), in.RedirectURL, by.Email, micros(tx.now)); err != nil {
-			return err
-		}
-		if in.SendMessage {
-			subject, text, html, err := mail.RenderGuestInvite(mail.GuestInvite{InviterName: by.DisplayName, InviterEmail: by.Email,
-				Message: in.Message, RedeemURL: inv.RedeemURL})
-			if err != nil {
-				return err
-			}
-			if err := tx.enqueueMail("invite", mail.Message{To: email, Subject: subject, Text: text, HTML: html}); err != nil {
-				return err
-			}
-		}
-		r := invitationRecord(gatehouse.OpSharingInvitationCreated, by, email)
-		r.EventData = gatehouse.EventData(map[string]any{"invitationId": inv.ID, "resent": resent,
-			"sendInvitationMessage": in.SendMessage, "inviteRedirectUrl": in.RedirectURL})
-		return tx.audit(r)
+	err = s.inTx(ctx, func(tx *Tx) (err error) {
+		inv, err = tx.invite(by, email, in)
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -125,6 +81,67 @@ func (s *Store) CreateInvitation(ctx context.Context, by gatehouse.Actor, in Inv
 		s.wakeOutbox()
 	}
 	return inv, nil
+}
+
+// invite is CreateInvitation inside tx, shared with site sharing: in.Email
+// is already normalized; in.objectID, if set, is the ObjectId of the
+// SharingInvitationCreated record (what was shared), and in.subject
+// replaces the mail's subject.
+func (tx *Tx) invite(by gatehouse.Actor, email string, in InviteRequest) (*Invitation, error) {
+	u, err := scanUser(tx.queryRow(`SELECT `+userColumns+` FROM users WHERE email = ?`+tx.forUpdate(), email))
+	resent := err == nil
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if u, err = tx.createInvitedGuest(by, email, in.DisplayName); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	case u.UserType != gatehouse.UserTypeGuest:
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "%s is a member of the organization; share with them directly instead of inviting them.", email)
+	}
+	var state string
+	if err := tx.queryRow(`SELECT external_user_state FROM users WHERE id = ?`, u.ID).Scan(&state); err != nil {
+		return nil, err
+	}
+	// Any guest not in Accepted (pending, or expired) starts again.
+	if resent && state != gatehouse.ExternalAccepted {
+		state = gatehouse.ExternalPendingAcceptance
+		if _, err := tx.exec(`UPDATE users SET external_user_state = ?, external_user_state_changed_at = ?, updated_at = ? WHERE id = ?`,
+			state, micros(tx.now), micros(tx.now), u.ID); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := tx.exec(`DELETE FROM invitations WHERE user_id = ?`, u.ID); err != nil {
+		return nil, err
+	}
+	token := gatehouse.NewSecret("")
+	inv := &Invitation{ID: gatehouse.NewID(), Email: email, UserID: u.ID, RedirectURL: in.RedirectURL, Status: state, Resent: resent,
+		RedeemURL: tx.s.opt.BaseURL + "/invite/" + url.PathEscape(token)}
+	if _, err := tx.exec(`INSERT INTO invitations (id, user_id, token_hash, redirect_url, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		inv.ID, u.ID, hashSecret(token), in.RedirectURL, by.Email, micros(tx.now)); err != nil {
+		return nil, err
+	}
+	if in.SendMessage {
+		subject, text, html, err := mail.RenderGuestInvite(mail.GuestInvite{InviterName: by.DisplayName, InviterEmail: by.Email,
+			Message: in.Message, RedeemURL: inv.RedeemURL})
+		if err != nil {
+			return nil, err
+		}
+		if in.subject != "" {
+			subject = in.subject
+		}
+		if err := tx.enqueueMail("invite", mail.Message{To: email, Subject: subject, Text: text, HTML: html}); err != nil {
+			return nil, err
+		}
+	}
+	r := invitationRecord(gatehouse.OpSharingInvitationCreated, by, email)
+	r.EventData = gatehouse.EventData(map[string]any{"invitationId": inv.ID, "resent": resent,
+		"sendInvitationMessage": in.SendMessage, "inviteRedirectUrl": in.RedirectURL})
+	if in.objectID != "" {
+		r.ObjectID = in.objectID
+	}
+	return inv, tx.audit(r)
 }
 
 // forUpdate locks the rows read on PostgreSQL; SQLite has one writer.
@@ -397,7 +414,10 @@ func (tx *Tx) acceptInvitation(inv *PendingInvitation, id gatehouse.Identity, ad
 	}
 	r := invitationRecord(gatehouse.OpSharingInvitationAccepted, actor, inv.Email)
 	r.EventData = gatehouse.EventData(map[string]any{"invitationId": inv.ID, "signInType": id.SignInType, "issuer": id.Issuer})
-	return tx.audit(r)
+	if err := tx.audit(r); err != nil {
+		return err
+	}
+	return tx.joinPendingGroups(inv.UserID, actor) // sites.go
 }
 
 // redeemThroughPartner is the invitation part of a partner sign-in that

@@ -28,11 +28,12 @@ type SharedItem struct {
 func (s *Store) SharedWithMe(ctx context.Context, email string) ([]SharedItem, error) {
 	email = strings.ToLower(strings.TrimSpace(email))
 	rows, err := s.query(ctx, `SELECT `+prefixed("links.", linkColumns)+`, `+itemColumns+`,
-			(SELECT COUNT(*) FROM items c WHERE c.parent_id = items.id), u.id, u.email, u.display_name, u.disabled, r.added_at
+			(SELECT COUNT(*) FROM items c WHERE c.parent_id = items.id), COALESCE(u.id, ''), COALESCE(u.email, ''),
+			COALESCE(u.display_name, ''), COALESCE(u.disabled, FALSE), r.added_at
 		FROM link_recipients r
 		JOIN links ON links.id = r.link_id
 		JOIN items ON items.id = links.item_id
-		JOIN drives d ON d.id = links.drive_id JOIN users u ON u.id = d.owner_id
+		JOIN drives d ON d.id = links.drive_id LEFT JOIN users u ON u.id = d.owner_id -- a site's drive has no owner
 		WHERE r.email = ?
 		ORDER BY r.added_at DESC, links.id LIMIT ?`, email, MaxSharedWithMe)
 	if err != nil {
