@@ -33,7 +33,7 @@ func (s *Store) SharedWithMe(ctx context.Context, email string) ([]SharedItem, e
 		FROM link_recipients r
 		JOIN links ON links.id = r.link_id
 		JOIN items ON items.id = links.item_id
-		JOIN drives d ON d.id = links.drive_id LEFT JOIN users u ON u.id = d.owner_id -- a site's drive has no owner
+		JOIN drives d ON d.id = links.drive_id LEFT JOIN users u ON u.id = d.owner_id
 		WHERE r.email = ?
 		ORDER BY r.added_at DESC, links.id LIMIT ?`, email, MaxSharedWithMe)
 	if err != nil {
