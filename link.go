@@ -32,6 +32,15 @@ type Link struct {
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 	Recipients       []Recipient
+	Groups           []LinkGroup
+}
+
+// LinkGroup is a group secured to a link: every current member of it is
+// on the link.
+type LinkGroup struct {
+	ID          string
+	DisplayName string
+	AddedAt     time.Time
 }
 
 // Recipient is an address secured to a link.

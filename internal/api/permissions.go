@@ -21,6 +21,9 @@ func (h *Handler) permissionJSON(l *gatehouse.Link, withURL bool) map[string]any
 		}
 		grantees = append(grantees, map[string]any{"user": u, "isExternal": r.External()})
 	}
+	for _, g := range l.Groups {
+		grantees = append(grantees, map[string]any{"group": map[string]any{"id": g.ID, "displayName": g.DisplayName}, "isExternal": false})
+	}
 	link := map[string]any{"scope": l.Scope, "type": gatehouse.LinkType(l.Role), "preventsDownload": l.PreventsDownload}
 	if withURL {
 		link["webUrl"] = h.store.LinkURL(l)
@@ -41,10 +44,26 @@ type recipientJSON struct {
 	Alias    string `json:"alias"`
 }
 
+// emailsOf returns the recipients named by address; one named by neither
+// address nor objectId stays, as "", for the store to refuse.
 func emailsOf(rs []recipientJSON) []string {
 	out := make([]string, 0, len(rs))
 	for _, r := range rs {
-		out = append(out, r.Email)
+		if r.Email != "" || r.ObjectID == "" {
+			out = append(out, r.Email)
+		}
+	}
+	return out
+}
+
+// objectIDsOf returns the recipients named by objectId only: groups, or
+// users by id.
+func objectIDsOf(rs []recipientJSON) []string {
+	var out []string
+	for _, r := range rs {
+		if r.Email == "" && r.ObjectID != "" {
+			out = append(out, r.ObjectID)
+		}
 	}
 	return out
 }
@@ -95,7 +114,7 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request, c *caller) erro
 	}
 	send := body.SendInvitation == nil || *body.SendInvitation
 	l, _, err := h.store.Share(r.Context(), c.Actor, store.ShareRequest{DriveID: it.DriveID, ItemID: it.ID, Role: role,
-		Emails: emailsOf(body.Recipients), Message: body.Message, ExpiresAt: exp, SendInvitation: send})
+		Emails: emailsOf(body.Recipients), ObjectIDs: objectIDsOf(body.Recipients), Message: body.Message, ExpiresAt: exp, SendInvitation: send})
 	if err != nil {
 		return err
 	}
@@ -132,7 +151,7 @@ func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, c *caller) 
 		return err
 	}
 	l, created, err := h.store.Share(r.Context(), c.Actor, store.ShareRequest{DriveID: it.DriveID, ItemID: it.ID, Role: role,
-		Emails: emailsOf(body.Recipients), Message: body.Message, ExpiresAt: exp, SendInvitation: body.SendInvitation})
+		Emails: emailsOf(body.Recipients), ObjectIDs: objectIDsOf(body.Recipients), Message: body.Message, ExpiresAt: exp, SendInvitation: body.SendInvitation})
 	if err != nil {
 		return err
 	}
@@ -232,7 +251,7 @@ func (h *Handler) revokeGrants(w http.ResponseWriter, r *http.Request, c *caller
 	if err := httpx.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
-	l, err := h.store.RevokeRecipients(r.Context(), c.Actor, it.DriveID, it.ID, r.PathValue("p"), emailsOf(body.Grantees))
+	l, err := h.store.RevokeGrants(r.Context(), c.Actor, it.DriveID, it.ID, r.PathValue("p"), emailsOf(body.Grantees), objectIDsOf(body.Grantees))
 	if err != nil {
 		return err
 	}
@@ -277,7 +296,7 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request, c *caller) error
 		}
 	}
 	l, _, err = h.store.Share(r.Context(), c.Actor, store.ShareRequest{DriveID: l.DriveID, ItemID: l.ItemID, Role: l.Role,
-		Emails: emailsOf(body.Recipients), SendInvitation: true, ShareID: l.ShareID})
+		Emails: emailsOf(body.Recipients), ObjectIDs: objectIDsOf(body.Recipients), SendInvitation: true, ShareID: l.ShareID})
 	if err != nil {
 		return err
 	}

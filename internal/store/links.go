@@ -39,6 +39,9 @@ type ShareRequest struct {
 	ExpiresAt       time.Time // zero: never
 	SendInvitation  bool
 	ShareID         string // add to this link (grant) rather than the item's link of the role
+	// ObjectIDs are Graph recipients' objectId: groups are secured to the
+	// link, users added by their address.
+	ObjectIDs []string
 }
 
 // Share secures the addresses to the item's specific-people link of the
@@ -46,9 +49,15 @@ type ShareRequest struct {
 // in one transaction. Only new recipients are added and audited. It reports
 // whether the link is new. Returns EINVALID or ENOTFOUND.
 func (s *Store) Share(ctx context.Context, by gatehouse.Actor, req ShareRequest) (*gatehouse.Link, bool, error) {
-	emails, err := normalizeEmails(req.Emails)
-	if err != nil {
-		return nil, false, err
+	var emails []string
+	var err error
+	if len(req.Emails) > 0 || len(req.ObjectIDs) == 0 {
+		if emails, err = normalizeEmails(req.Emails); err != nil {
+			return nil, false, err
+		}
+	}
+	if len(emails)+len(req.ObjectIDs) > gatehouse.MaxRecipientsPerCall {
+		return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "At most %d recipients can be added at once.", gatehouse.MaxRecipientsPerCall)
 	}
 	if len(req.Message) > gatehouse.MaxShareMessage {
 		return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "The message can be at most %d characters long.", gatehouse.MaxShareMessage)
@@ -59,7 +68,12 @@ func (s *Store) Share(ctx context.Context, by gatehouse.Actor, req ShareRequest)
 	var l *gatehouse.Link
 	var created bool
 	err = s.inTx(ctx, func(tx *Tx) (err error) {
-		l, created, err = s.share(tx, by, req, emails)
+		// objectIds name groups or users; users join the addresses.
+		groups, users, err := tx.objects(req.ObjectIDs)
+		if err != nil {
+			return err
+		}
+		l, created, err = s.share(tx, by, req, mergeEmails(emails, users), groups)
 		return err
 	})
 	if err != nil {
@@ -71,7 +85,7 @@ func (s *Store) Share(ctx context.Context, by gatehouse.Actor, req ShareRequest)
 
 // share finds or creates the link under the drive lock; the unique index on
 // (item, scope, role, expiry) backs it, so parallel shares meet on one link.
-func (s *Store) share(tx *Tx, by gatehouse.Actor, req ShareRequest, emails []string) (*gatehouse.Link, bool, error) {
+func (s *Store) share(tx *Tx, by gatehouse.Actor, req ShareRequest, emails []string, groups []*gatehouse.Group) (*gatehouse.Link, bool, error) {
 	if !req.ExpiresAt.IsZero() && !req.ExpiresAt.After(tx.now) {
 		return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "The expiration date must be in the future.")
 	}
@@ -122,7 +136,10 @@ func (s *Store) share(tx *Tx, by gatehouse.Actor, req ShareRequest, emails []str
 	if err := tx.addRecipients(l, it, by, emails, req); err != nil {
 		return nil, false, err
 	}
-	if l.Recipients, err = tx.recipients(l.ID); err != nil {
+	if err := tx.addGroups(l, it, by, groups, req); err != nil {
+		return nil, false, err
+	}
+	if err := tx.fillLink(l); err != nil {
 		return nil, false, err
 	}
 	return l, created, nil
@@ -165,11 +182,9 @@ func (s *Store) linkRecord(op string, by gatehouse.Actor, it *gatehouse.Item, l 
 }
 
 func (tx *Tx) addRecipients(l *gatehouse.Link, it *gatehouse.Item, by gatehouse.Actor, emails []string, req ShareRequest) error {
-	var sharerName string
-	if by.UserID != "" {
-		if err := tx.queryRow(`SELECT display_name FROM users WHERE id = ?`, by.UserID).Scan(&sharerName); err != nil && !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
+	sharerName, err := tx.sharerName(by)
+	if err != nil {
+		return err
 	}
 	for _, email := range emails {
 		res, err := tx.exec(`INSERT INTO link_recipients (link_id, email, added_at, added_by) VALUES (?, ?, ?, ?)
@@ -191,22 +206,37 @@ func (tx *Tx) addRecipients(l *gatehouse.Link, it *gatehouse.Item, by gatehouse.
 			return err
 		}
 		if req.SendInvitation {
-			inv := mail.Invitation{SharerName: sharerName, SharerEmail: by.Email, ItemName: it.Name, Message: req.Message,
-				LinkURL: tx.s.LinkURL(l), IsFolder: it.IsFolder}
-			if !l.ExpiresAt.IsZero() {
-				exp := l.ExpiresAt
-				inv.ExpiresAt = &exp
-			}
-			subject, text, html, err := mail.RenderInvitation(inv)
-			if err != nil {
-				return err
-			}
-			if err := tx.enqueueMail("invitation", mail.Message{To: email, Subject: subject, Text: text, HTML: html}); err != nil {
+			if err := tx.mailInvitation(l, it, by, sharerName, email, req.Message); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+func (tx *Tx) sharerName(by gatehouse.Actor) (string, error) {
+	var name string
+	if by.UserID != "" {
+		if err := tx.queryRow(`SELECT display_name FROM users WHERE id = ?`, by.UserID).Scan(&name); err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return "", err
+		}
+	}
+	return name, nil
+}
+
+// mailInvitation queues the invitation to a link for one address.
+func (tx *Tx) mailInvitation(l *gatehouse.Link, it *gatehouse.Item, by gatehouse.Actor, sharerName, email, message string) error {
+	inv := mail.Invitation{SharerName: sharerName, SharerEmail: by.Email, ItemName: it.Name, Message: message,
+		LinkURL: tx.s.LinkURL(l), IsFolder: it.IsFolder}
+	if !l.ExpiresAt.IsZero() {
+		exp := l.ExpiresAt
+		inv.ExpiresAt = &exp
+	}
+	subject, text, html, err := mail.RenderInvitation(inv)
+	if err != nil {
+		return err
+	}
+	return tx.enqueueMail("invitation", mail.Message{To: email, Subject: subject, Text: text, HTML: html})
 }
 
 // targetType is the TargetUserOrGroupType of a recipient.
@@ -290,7 +320,7 @@ func (s *Store) Links(ctx context.Context, driveID, itemID string) ([]*gatehouse
 		return nil, err
 	}
 	for _, l := range links {
-		if l.Recipients, err = s.linkRecipients(ctx, l.ID); err != nil {
+		if err := s.fillLink(ctx, l); err != nil {
 			return nil, err
 		}
 	}
@@ -309,8 +339,7 @@ func (s *Store) Link(ctx context.Context, driveID, itemID, id string) (*gatehous
 	} else if err != nil {
 		return nil, err
 	}
-	l.Recipients, err = s.linkRecipients(ctx, l.ID)
-	return l, err
+	return l, s.fillLink(ctx, l)
 }
 
 // LinkByShareID returns a link by its UniqueSharingId. Returns ENOTFOUND.
@@ -321,8 +350,7 @@ func (s *Store) LinkByShareID(ctx context.Context, shareID string) (*gatehouse.L
 	} else if err != nil {
 		return nil, err
 	}
-	l.Recipients, err = s.linkRecipients(ctx, l.ID)
-	return l, err
+	return l, s.fillLink(ctx, l)
 }
 
 // LinkByToken returns the link a token opens, for the passcode pages that
@@ -393,7 +421,7 @@ func (s *Store) updateLink(tx *Tx, by gatehouse.Actor, driveID, itemID, id strin
 			return nil, err
 		}
 	}
-	if l.Recipients, err = tx.recipients(l.ID); err != nil {
+	if err := tx.fillLink(l); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -448,7 +476,7 @@ func (tx *Tx) revokeRecipients(by gatehouse.Actor, driveID, itemID, id string, n
 			}
 		}
 	}
-	if l.Recipients, err = tx.recipients(l.ID); err != nil {
+	if err := tx.fillLink(l); err != nil {
 		return nil, err
 	}
 	return l, nil
@@ -491,6 +519,15 @@ func (tx *Tx) deleteLink(by gatehouse.Actor, it *gatehouse.Item, l *gatehouse.Li
 	}
 	for _, rcp := range rcps {
 		if err := tx.removeRecipient(by, it, l, rcp); err != nil {
+			return err
+		}
+	}
+	groups, err := tx.linkGroups(l.ID)
+	if err != nil {
+		return err
+	}
+	for _, g := range groups {
+		if err := tx.removeLinkGroup(by, it, l, g); err != nil {
 			return err
 		}
 	}
