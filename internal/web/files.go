@@ -27,33 +27,16 @@ type folderData struct {
 	More      string            // address of the next page, if any
 	MaxUpload int64
 	NewName   string // the new-folder field, kept after an error
+	// Where the folder is: the addresses of its items start with Prefix
+	// ("" or /sites/{site}); its root is RootURL, called RootName.
+	Prefix, RootURL, RootName string
+	// What the caller may do here, as the access decision says.
+	CanWrite, CanShare, CanDelete bool
+	Site                          *sitePanel // a site's page: its Members panel
 }
 
-// item loads the item of the path (the root of the user's drive without
-// one) with the facts of the access decision, and asks the decision whether
-// the signed-in user may take act on it. The UI's addresses name items of
-// the user's own personal drive: an id of any other drive is not found.
-func (h *Handler) item(r *http.Request, act gatehouse.Action) (*gatehouse.Drive, *gatehouse.Item, error) {
-	c := callerFrom(r)
-	d, err := h.store.DriveByOwner(r.Context(), c.UserID)
-	if err != nil {
-		return nil, nil, err
-	}
-	id := r.PathValue("id")
-	if id == "" {
-		id = d.RootID
-	}
-	it, f, err := h.store.ItemFacts(r.Context(), c.Principal, d.ID, id)
-	if err != nil {
-		return nil, nil, err
-	}
-	if err := gatehouse.Authorize(c.Principal, act, f); err != nil {
-		return nil, nil, err
-	}
-	return d, it, nil
-}
-
-// folderURL is the page of a folder; the root is /files.
+// folderURL is the page of a folder of the user's own drive; the root is
+// /files.
 func folderURL(d *gatehouse.Drive, id string) string {
 	if id == "" || id == d.RootID {
 		return "/files"
@@ -61,27 +44,131 @@ func folderURL(d *gatehouse.Drive, id string) string {
 	return "/files/" + url.PathEscape(id)
 }
 
-// folder shows a folder of the user's drive: /files is the root.
+// place is where the items of a page live: the user's own drive (/files)
+// or a site's (/sites/{site}).
+type place struct {
+	Drive *gatehouse.Drive
+	Site  *gatehouse.Site // nil for the user's own drive
+}
+
+// prefix is what the addresses of the place's items start with.
+func (pl *place) prefix() string {
+	if pl.Site == nil {
+		return ""
+	}
+	return siteURL(pl.Site.ID)
+}
+
+// folderURL is the page of a folder of the place; its root is /files or
+// the site's page.
+func (pl *place) folderURL(id string) string {
+	if pl.Site == nil {
+		return folderURL(pl.Drive, id)
+	}
+	if id == "" || id == pl.Drive.RootID {
+		return pl.prefix()
+	}
+	return pl.prefix() + "/files/" + url.PathEscape(id)
+}
+
+// rootName is what the crumbs call the root folder.
+func (pl *place) rootName() string {
+	if pl.Site == nil {
+		return "My files"
+	}
+	return pl.Site.DisplayName
+}
+
+// place loads the drive of the path: the site's with a {site}, which the
+// caller must be able to see, or else the user's own.
+func (h *Handler) place(r *http.Request) (*place, error) {
+	c := callerFrom(r)
+	if id := r.PathValue("site"); id != "" {
+		st, access, err := h.store.SiteFacts(r.Context(), c.Principal, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := gatehouse.AuthorizeSite(c.Principal, gatehouse.SiteRead, access); err != nil {
+			return nil, err
+		}
+		d, err := h.store.Drive(r.Context(), st.DriveID)
+		if err != nil {
+			return nil, err
+		}
+		return &place{Drive: d, Site: st}, nil
+	}
+	d, err := h.store.DriveByOwner(r.Context(), c.UserID)
+	if err != nil {
+		return nil, err
+	}
+	return &place{Drive: d}, nil
+}
+
+// item loads the item of the path (the root of the place's drive without
+// one) with the facts of the access decision, and asks the decision whether
+// the signed-in user may take act on it. The UI's addresses name items of
+// the user's own personal drive, or under /sites/{site} of the site's: an
+// id of any other drive is not found.
+func (h *Handler) item(r *http.Request, act gatehouse.Action) (*place, *gatehouse.Item, error) {
+	it, _, pl, err := h.itemFacts(r, act)
+	return pl, it, err
+}
+
+// itemFacts is item with the facts, for pages that show what else the
+// caller may do.
+func (h *Handler) itemFacts(r *http.Request, act gatehouse.Action) (*gatehouse.Item, gatehouse.ItemFacts, *place, error) {
+	c := callerFrom(r)
+	pl, err := h.place(r)
+	if err != nil {
+		return nil, gatehouse.ItemFacts{}, nil, err
+	}
+	id := r.PathValue("id")
+	if id == "" {
+		id = pl.Drive.RootID
+	}
+	it, f, err := h.store.ItemFacts(r.Context(), c.Principal, pl.Drive.ID, id)
+	if err != nil {
+		return nil, f, nil, err
+	}
+	if err := gatehouse.Authorize(c.Principal, act, f); err != nil {
+		return nil, f, nil, err
+	}
+	return it, f, pl, nil
+}
+
+// folder shows a folder of the user's drive (/files is the root) or of a
+// site (/sites/{site}/files/{id}).
 func (h *Handler) folder(w http.ResponseWriter, r *http.Request) {
-	if c := callerFrom(r); c.Kind == gatehouse.KindGuest && r.PathValue("id") == "" {
+	if c := callerFrom(r); c.Kind == gatehouse.KindGuest && r.PathValue("id") == "" && r.PathValue("site") == "" {
 		redirect(w, r, "/shared") // a guest's start page, as after signing in
 		return
 	}
-	d, it, err := h.item(r, gatehouse.ActRead)
+	it, f, pl, err := h.itemFacts(r, gatehouse.ActRead)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.showFolder(w, r, d, it.ID, http.StatusOK, "")
+	h.showFolder(w, r, pl, it.ID, &f, http.StatusOK, "")
 }
 
 // showFolder renders a folder with an optional error, the answer to a GET
-// and to a form that failed.
-func (h *Handler) showFolder(w http.ResponseWriter, r *http.Request, d *gatehouse.Drive, id string, status int, errMsg string) {
+// and to a form that failed. The facts of the folder say which forms it
+// shows; without them it loads them.
+func (h *Handler) showFolder(w http.ResponseWriter, r *http.Request, pl *place, id string, f *gatehouse.ItemFacts, status int, errMsg string) {
+	d := pl.Drive
 	if id == "" {
 		id = d.RootID
 	}
 	ctx := r.Context()
+	p := callerFrom(r).Principal
+	if f == nil {
+		_, facts, err := h.store.ItemFacts(ctx, p, d.ID, id)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		f = &facts
+	}
 	var after *store.ChildCursor
 	if a := r.URL.Query().Get("after"); a != "" && r.Method == http.MethodGet {
 		after = decodeChildCursor(a)
@@ -106,17 +193,30 @@ func (h *Handler) showFolder(w http.ResponseWriter, r *http.Request, d *gatehous
 		}
 		return 1
 	})
-	data := &folderData{base: h.base(w, r, "My files"), Drive: d, Folder: crumbs[len(crumbs)-1], Crumbs: crumbs,
-		Items: items, MaxUpload: h.cfg.MaxUpload}
+	data := &folderData{base: h.base(w, r, pl.rootName()), Drive: d, Folder: crumbs[len(crumbs)-1], Crumbs: crumbs,
+		Items: items, MaxUpload: h.cfg.MaxUpload, Prefix: pl.prefix(), RootURL: pl.folderURL(""), RootName: pl.rootName(),
+		CanWrite:  gatehouse.Authorize(p, gatehouse.ActWrite, *f) == nil,
+		CanShare:  gatehouse.Authorize(p, gatehouse.ActShare, *f) == nil,
+		CanDelete: gatehouse.Authorize(p, gatehouse.ActDelete, *f) == nil}
 	if len(crumbs) > 1 {
 		data.Title = data.Folder.Name
 	}
 	data.Section, data.Error = "files", errMsg
 	if next != nil {
-		data.More = folderURL(d, id) + "?after=" + encodeChildCursor(next)
+		data.More = pl.folderURL(id) + "?after=" + encodeChildCursor(next)
 	}
 	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/folder") {
 		data.NewName = r.PostFormValue("name")
+	}
+	if pl.Site != nil {
+		data.Section = "sites"
+		if id == d.RootID {
+			if data.Site, err = h.sitePanel(r, pl.Site); err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			data.Site.CSRF = data.CSRF
+		}
 	}
 	h.render(w, r, status, "files", data)
 }
@@ -141,30 +241,30 @@ func decodeChildCursor(s string) *store.ChildCursor {
 
 // formFailed renders the folder again with the store's message, or an error
 // page when the folder itself is the problem.
-func (h *Handler) formFailed(w http.ResponseWriter, r *http.Request, d *gatehouse.Drive, folderID string, err error) {
+func (h *Handler) formFailed(w http.ResponseWriter, r *http.Request, pl *place, folderID string, err error) {
 	code := gatehouse.ErrorCode(err)
 	if code == gatehouse.EINTERNAL {
 		h.fail(w, r, err)
 		return
 	}
 	httpx.LogError(r, err)
-	h.showFolder(w, r, d, folderID, httpx.Status(code), gatehouse.ErrorMessage(err))
+	h.showFolder(w, r, pl, folderID, nil, httpx.Status(code), gatehouse.ErrorMessage(err))
 }
 
 func (h *Handler) createFolder(w http.ResponseWriter, r *http.Request) {
-	d, parent, err := h.item(r, gatehouse.ActWrite)
+	pl, parent, err := h.item(r, gatehouse.ActWrite)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	id := parent.ID
-	it, err := h.store.CreateFolder(r.Context(), actor(r), d.ID, id, strings.TrimSpace(r.PostFormValue("name")))
+	it, err := h.store.CreateFolder(r.Context(), actor(r), pl.Drive.ID, id, strings.TrimSpace(r.PostFormValue("name")))
 	if err != nil {
-		h.formFailed(w, r, d, id, err)
+		h.formFailed(w, r, pl, id, err)
 		return
 	}
 	setFlash(w, r, fmt.Sprintf("Created the folder “%s”.", it.Name))
-	redirect(w, r, folderURL(d, id))
+	redirect(w, r, pl.folderURL(id))
 }
 
 // uploadSlack is room in an upload body for the form fields and the headers
@@ -185,7 +285,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, formExpired(r))
 		return
 	}
-	d, f, ferr := h.item(r, gatehouse.ActWrite)
+	pl, f, ferr := h.item(r, gatehouse.ActWrite)
 	if ferr != nil {
 		h.fail(w, r, ferr)
 		return
@@ -205,7 +305,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		if p.FormName() != "file" || p.FileName() == "" {
 			continue // the CSRF field again, or an empty file input
 		}
-		it, _, perr := h.store.PutFile(r.Context(), actor(r), d.ID, id, p.FileName(), p, h.cfg.MaxUpload)
+		it, _, perr := h.store.PutFile(r.Context(), actor(r), pl.Drive.ID, id, p.FileName(), p, h.cfg.MaxUpload)
 		if perr != nil {
 			storeErr = perr
 			break
@@ -218,15 +318,15 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		h.formFailed(w, r, d, id, err)
+		h.formFailed(w, r, pl, id, err)
 		return
 	}
 	setFlash(w, r, uploadedMessage(names))
 	if wantsJSON(r) {
-		httpx.WriteJSON(w, http.StatusOK, map[string]string{"location": folderURL(d, id)})
+		httpx.WriteJSON(w, http.StatusOK, map[string]string{"location": pl.folderURL(id)})
 		return
 	}
-	redirect(w, r, folderURL(d, id))
+	redirect(w, r, pl.folderURL(id))
 }
 
 func uploadedMessage(names []string) string {
@@ -240,34 +340,34 @@ func uploadedMessage(names []string) string {
 }
 
 func (h *Handler) rename(w http.ResponseWriter, r *http.Request) {
-	d, it, err := h.item(r, gatehouse.ActWrite)
+	pl, it, err := h.item(r, gatehouse.ActWrite)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	name := strings.TrimSpace(r.PostFormValue("name"))
-	if _, err := h.store.UpdateItem(r.Context(), actor(r), d.ID, it.ID, store.ItemUpdate{Name: &name}); err != nil {
-		h.formFailed(w, r, d, it.ParentID, err)
+	if _, err := h.store.UpdateItem(r.Context(), actor(r), pl.Drive.ID, it.ID, store.ItemUpdate{Name: &name}); err != nil {
+		h.formFailed(w, r, pl, it.ParentID, err)
 		return
 	}
 	if name != it.Name {
 		setFlash(w, r, fmt.Sprintf("Renamed “%s” to “%s”.", it.Name, name))
 	}
-	redirect(w, r, folderURL(d, it.ParentID))
+	redirect(w, r, pl.folderURL(it.ParentID))
 }
 
 func (h *Handler) deleteItem(w http.ResponseWriter, r *http.Request) {
-	d, it, err := h.item(r, gatehouse.ActDelete)
+	pl, it, err := h.item(r, gatehouse.ActDelete)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.store.DeleteItem(r.Context(), actor(r), d.ID, it.ID); err != nil {
-		h.formFailed(w, r, d, it.ParentID, err)
+	if err := h.store.DeleteItem(r.Context(), actor(r), pl.Drive.ID, it.ID); err != nil {
+		h.formFailed(w, r, pl, it.ParentID, err)
 		return
 	}
 	setFlash(w, r, fmt.Sprintf("Deleted “%s”.", it.Name))
-	redirect(w, r, folderURL(d, it.ParentID))
+	redirect(w, r, pl.folderURL(it.ParentID))
 }
 
 // download sends a file as an attachment, after recording the download.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,10 @@ import (
 type shareData struct {
 	base
 	Item    *gatehouse.Item
+	Back    string // the item's folder
+	Prefix  string // "" or the item's site page
+	Groups  []*gatehouse.Group
+	Group   string // the chosen group's id
 	Emails  string
 	Type    string // "view" or "edit"
 	Message string
@@ -26,8 +31,10 @@ type shareData struct {
 // accessData is the manage-access page of an item.
 type accessData struct {
 	base
-	Item  *gatehouse.Item
-	Links []accessLink
+	Item   *gatehouse.Item
+	Back   string
+	Prefix string
+	Links  []accessLink
 }
 
 type accessLink struct {
@@ -36,23 +43,40 @@ type accessLink struct {
 	URL  string
 }
 
-func itemAccessURL(id string) string { return "/items/" + url.PathEscape(id) + "/access" }
+func itemAccessURL(pl *place, id string) string {
+	return pl.prefix() + "/items/" + url.PathEscape(id) + "/access"
+}
 
 // shareDialog is GET /items/{id}/share.
 func (h *Handler) shareDialog(w http.ResponseWriter, r *http.Request) {
-	_, it, err := h.item(r, gatehouse.ActShare)
+	pl, it, err := h.item(r, gatehouse.ActShare)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.showShareDialog(w, r, it, http.StatusOK, &shareData{Type: "view"})
+	h.showShareDialog(w, r, pl, it, http.StatusOK, &shareData{Type: "view"})
 }
 
-func (h *Handler) showShareDialog(w http.ResponseWriter, r *http.Request, it *gatehouse.Item, status int, d *shareData) {
+// shareGroupsLimit is how many groups the dialog offers.
+const shareGroupsLimit = 1000
+
+func (h *Handler) showShareDialog(w http.ResponseWriter, r *http.Request, pl *place, it *gatehouse.Item, status int, d *shareData) {
 	errMsg := d.Error
 	d.base = h.base(w, r, "Share “"+it.Name+"”")
 	d.Section, d.Error, d.Item = "files", errMsg, it
+	d.Back, d.Prefix = pl.folderURL(it.ParentID), pl.prefix()
+	if pl.Site != nil {
+		d.Section = "sites"
+	}
 	d.Today = h.store.Now().UTC().Format(time.DateOnly)
+	// Members may share with any group; guests use no groups.
+	if gatehouse.AuthorizeGroup(callerFrom(r).Principal, false, gatehouse.GroupFacts{}) == nil {
+		var err error
+		if d.Groups, err = h.store.Groups(r.Context(), "", "", shareGroupsLimit); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
 	h.render(w, r, status, "share", d)
 }
 
@@ -66,14 +90,17 @@ func splitEmails(s string) []string {
 // share is POST /items/{id}/share: it secures the addresses to the item's
 // link of the role and mails the invitations, then shows who has access.
 func (h *Handler) share(w http.ResponseWriter, r *http.Request) {
-	d, it, err := h.item(r, gatehouse.ActShare)
+	pl, it, err := h.item(r, gatehouse.ActShare)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	in := &shareData{Emails: r.PostFormValue("emails"), Type: r.PostFormValue("type"),
+	in := &shareData{Emails: r.PostFormValue("emails"), Type: r.PostFormValue("type"), Group: strings.TrimSpace(r.PostFormValue("group")),
 		Message: strings.TrimSpace(r.PostFormValue("message")), Expires: strings.TrimSpace(r.PostFormValue("expires"))}
-	req := store.ShareRequest{DriveID: d.ID, ItemID: it.ID, Emails: splitEmails(in.Emails), Message: in.Message, SendInvitation: true}
+	req := store.ShareRequest{DriveID: pl.Drive.ID, ItemID: it.ID, Emails: splitEmails(in.Emails), Message: in.Message, SendInvitation: true}
+	if in.Group != "" {
+		req.ObjectIDs = []string{in.Group}
+	}
 	req.Role, err = gatehouse.RoleOfType(in.Type)
 	if err == nil && in.Expires != "" {
 		// The link works through the whole of the chosen day (UTC).
@@ -94,33 +121,53 @@ func (h *Handler) share(w http.ResponseWriter, r *http.Request) {
 		}
 		httpx.LogError(r, err)
 		in.Error = gatehouse.ErrorMessage(err)
-		h.showShareDialog(w, r, it, httpx.Status(gatehouse.ErrorCode(err)), in)
+		h.showShareDialog(w, r, pl, it, httpx.Status(gatehouse.ErrorCode(err)), in)
 		return
 	}
-	n := len(req.Emails)
-	who := "1 person"
-	if n != 1 {
-		who = fmt.Sprintf("%d people", n)
+	setFlash(w, r, fmt.Sprintf("Shared “%s” with %s (%s link). They will get an email with the link.", it.Name, sharedWith(l, req), gatehouse.LinkType(l.Role)))
+	redirect(w, r, itemAccessURL(pl, it.ID))
+}
+
+// sharedWith words who a share added: the people by count, the group by
+// name.
+func sharedWith(l *gatehouse.Link, req store.ShareRequest) string {
+	var parts []string
+	switch n := len(req.Emails); n {
+	case 0:
+	case 1:
+		parts = append(parts, "1 person")
+	default:
+		parts = append(parts, fmt.Sprintf("%d people", n))
 	}
-	setFlash(w, r, fmt.Sprintf("Shared “%s” with %s (%s link). They will get an email with the link.", it.Name, who, gatehouse.LinkType(l.Role)))
-	redirect(w, r, itemAccessURL(it.ID))
+	for _, g := range l.Groups {
+		if slices.Contains(req.ObjectIDs, g.ID) {
+			parts = append(parts, "the group “"+g.DisplayName+"”")
+		}
+	}
+	if len(parts) == 0 {
+		return "nobody new"
+	}
+	return strings.Join(parts, " and ")
 }
 
 // manageAccess is GET /items/{id}/access: every link of the item with its
 // recipients, each removable.
 func (h *Handler) manageAccess(w http.ResponseWriter, r *http.Request) {
-	d, it, err := h.item(r, gatehouse.ActManageAccess)
+	pl, it, err := h.item(r, gatehouse.ActManageAccess)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	links, err := h.store.Links(r.Context(), d.ID, it.ID)
+	links, err := h.store.Links(r.Context(), pl.Drive.ID, it.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	data := &accessData{base: h.base(w, r, "Manage access to “"+it.Name+"”"), Item: it}
+	data := &accessData{base: h.base(w, r, "Manage access to “"+it.Name+"”"), Item: it, Back: pl.folderURL(it.ParentID), Prefix: pl.prefix()}
 	data.Section = "files"
+	if pl.Site != nil {
+		data.Section = "sites"
+	}
 	for _, l := range links {
 		data.Links = append(data.Links, accessLink{Link: l, Type: gatehouse.LinkType(l.Role), URL: h.store.LinkURL(l)})
 	}
@@ -129,31 +176,58 @@ func (h *Handler) manageAccess(w http.ResponseWriter, r *http.Request) {
 
 // removeRecipient is POST /items/{id}/access/{perm}/remove.
 func (h *Handler) removeRecipient(w http.ResponseWriter, r *http.Request) {
-	d, it, err := h.item(r, gatehouse.ActManageAccess)
+	pl, it, err := h.item(r, gatehouse.ActManageAccess)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	email := strings.TrimSpace(r.PostFormValue("email"))
-	if _, err := h.store.RevokeRecipients(r.Context(), actor(r), d.ID, it.ID, r.PathValue("perm"), []string{email}); err != nil {
+	if _, err := h.store.RevokeRecipients(r.Context(), actor(r), pl.Drive.ID, it.ID, r.PathValue("perm"), []string{email}); err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	setFlash(w, r, fmt.Sprintf("Removed %s from the link. Their access has ended.", email))
-	redirect(w, r, itemAccessURL(it.ID))
+	redirect(w, r, itemAccessURL(pl, it.ID))
 }
 
-// deleteLink is POST /items/{id}/access/{perm}/delete.
-func (h *Handler) deleteLink(w http.ResponseWriter, r *http.Request) {
-	d, it, err := h.item(r, gatehouse.ActManageAccess)
+// removeLinkGroup is POST /items/{id}/access/{perm}/groups/remove.
+func (h *Handler) removeLinkGroup(w http.ResponseWriter, r *http.Request) {
+	pl, it, err := h.item(r, gatehouse.ActManageAccess)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.store.DeleteLink(r.Context(), actor(r), d.ID, it.ID, r.PathValue("perm")); err != nil {
+	gid := strings.TrimSpace(r.PostFormValue("group"))
+	l, err := h.store.Link(r.Context(), pl.Drive.ID, it.ID, r.PathValue("perm"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	name := gid
+	for _, g := range l.Groups {
+		if g.ID == gid {
+			name = g.DisplayName
+		}
+	}
+	if _, err := h.store.RemoveLinkGroup(r.Context(), actor(r), pl.Drive.ID, it.ID, l.ID, gid); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	setFlash(w, r, fmt.Sprintf("Removed the group “%s” from the link. Its members' access through it has ended.", name))
+	redirect(w, r, itemAccessURL(pl, it.ID))
+}
+
+// deleteLink is POST /items/{id}/access/{perm}/delete.
+func (h *Handler) deleteLink(w http.ResponseWriter, r *http.Request) {
+	pl, it, err := h.item(r, gatehouse.ActManageAccess)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := h.store.DeleteLink(r.Context(), actor(r), pl.Drive.ID, it.ID, r.PathValue("perm")); err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	setFlash(w, r, "Deleted the link. Nobody can open it any more.")
-	redirect(w, r, itemAccessURL(it.ID))
+	redirect(w, r, itemAccessURL(pl, it.ID))
 }

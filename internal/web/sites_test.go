@@ -114,3 +114,210 @@ func TestAdminGroupsPage(t *testing.T) {
 		}
 	}
 }
+
+// siteRoot returns a site's drive's root folder id.
+func (e *testEnv) siteRoot(siteID string) (*gatehouse.Site, string) {
+	e.t.Helper()
+	st, err := e.store.Site(context.Background(), siteID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	d, err := e.store.Drive(context.Background(), st.DriveID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return st, d.RootID
+}
+
+func TestSitePages(t *testing.T) {
+	e := newShareEnv(t)
+	ctx := context.Background()
+	for _, u := range []struct{ email, name string }{{"vera@example.com", "Vera Visitor"}, {"max@example.com", "Max Member"}, {"otto@example.com", "Otto Outsider"}} {
+		e.addUser(u.email, u.name, false)
+	}
+	owner := e.signIn("olive@example.com")
+	resp, body := owner.postForm("/sites", url.Values{"name": {"Falcon"}, "description": {"Team falcon's files"}})
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/sites/") {
+		t.Fatalf("create site: got %d to %q\n%s", resp.StatusCode, loc, body)
+	}
+	st, root := e.siteRoot(strings.TrimPrefix(loc, "/sites/"))
+	if resp, body := owner.postForm("/sites", url.Values{"name": {""}}); resp.StatusCode != http.StatusBadRequest || pageError(body) == "" {
+		t.Errorf("create without a name: got %d %q, want 400 with a message", resp.StatusCode, pageError(body))
+	}
+	csrf := owner.csrf()
+	if resp, body := owner.upload(loc+"/files/"+root+"/upload", &csrf, upFile{"plan.txt", "the plan"}); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != loc {
+		t.Fatalf("upload to the site: got %d to %q\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	if resp, body := owner.postForm(loc+"/files/"+root+"/folder", url.Values{"name": {"Drafts"}}); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != loc {
+		t.Fatalf("new folder in the site: got %d to %q\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	items, _, err := e.store.Children(ctx, st.DriveID, root, nil, 10)
+	if err != nil || len(items) != 2 {
+		t.Fatalf("site items: %v %v, want the file and the folder", items, err)
+	}
+	var file, folder *gatehouse.Item
+	for _, it := range items {
+		if it.IsFolder {
+			folder = it
+		} else {
+			file = it
+		}
+	}
+	for role, email := range map[string]string{"read": "vera@example.com", "write": "max@example.com"} {
+		resp, body := owner.postForm(loc+"/share", url.Values{"email": {email}, "role": {role}, "message": {"Welcome"}})
+		if resp.StatusCode != http.StatusSeeOther {
+			t.Fatalf("share the site with %s: got %d\n%s", email, resp.StatusCode, body)
+		}
+	}
+	_, body = owner.get(loc)
+	if !strings.Contains(body, "Added max@example.com as Edit.") {
+		t.Errorf("the site page does not say who was added\n%s", body)
+	}
+	resp, body = owner.postForm(loc+"/share", url.Values{"email": {"gus@partner.test"}, "role": {"read"}, "message": {"Hello Gus"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("share the site with an outside address: got %d\n%s", resp.StatusCode, body)
+	}
+	if _, body = owner.get(loc); !strings.Contains(body, "Invited gus@partner.test as Read") {
+		t.Errorf("the site page does not say the address was invited\n%s", body)
+	}
+	if n := e.outboxCount("gus@partner.test", "invite"); n != 1 {
+		t.Errorf("invitation mails to gus: %d, want 1", n)
+	}
+	if resp, body := owner.postForm(loc+"/share", url.Values{"email": {"nobody"}, "role": {"read"}, "message": {"kept message"}}); resp.StatusCode != http.StatusBadRequest ||
+		pageError(body) == "" || !strings.Contains(body, "kept message") {
+		t.Errorf("share with a bad address: got %d %q, want 400 with the form kept", resp.StatusCode, pageError(body))
+	}
+
+	// The owner's page: the file, the forms, the three groups.
+	members := func(body string) string { _, m, _ := strings.Cut(body, `id="members-heading"`); return m }
+	_, body = owner.get(loc)
+	for _, want := range []string{"plan.txt", `id="upload-form"`, `id="share-site-form"`, `id="delete-site"`, "Olive Owner", "Vera Visitor", "Max Member",
+		`href="` + loc + `/items/` + file.ID + `/share"`, `href="` + loc + `/files/` + folder.ID + `"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("owner's site page lacks %q", want)
+		}
+	}
+	if n := strings.Count(members(body), `action="`+loc+`/remove"`); n != 3 {
+		t.Errorf("owner's page: %d remove buttons, want 3", n)
+	}
+	if resp, body := owner.get(loc + "/files/" + folder.ID); resp.StatusCode != http.StatusOK || !strings.Contains(body, `href="`+loc+`">Falcon</a>`) {
+		t.Errorf("site folder: got %d, want 200 with the site as its first crumb\n%s", resp.StatusCode, body)
+	}
+
+	// A member edits but does not manage; a visitor reads.
+	mx := e.signIn("max@example.com")
+	_, body = mx.get(loc)
+	if !strings.Contains(body, "plan.txt") || !strings.Contains(body, `id="upload-form"`) || strings.Contains(body, `id="share-site-form"`) ||
+		strings.Contains(members(body), `action="`+loc+`/remove"`) || strings.Contains(body, `id="delete-site"`) {
+		t.Errorf("member's site page: want the file and the upload form, no share, remove or delete\n%s", body)
+	}
+	vera := e.signIn("vera@example.com")
+	_, body = vera.get(loc)
+	if !strings.Contains(body, "plan.txt") || strings.Contains(body, `id="upload-form"`) || strings.Contains(body, `/rename"`) ||
+		strings.Contains(body, `id="share-site-form"`) || !strings.Contains(body, `id="read-only"`) {
+		t.Errorf("visitor's site page: want the file, read only\n%s", body)
+	}
+	if resp, body := vera.get(loc + "/items/" + file.ID + "/download"); resp.StatusCode != http.StatusOK || body != "the plan" {
+		t.Errorf("visitor download: got %d %q", resp.StatusCode, body)
+	}
+	vcsrf := vera.csrf()
+	if resp, _ := vera.upload(loc+"/files/"+root+"/upload", &vcsrf, upFile{"vera.txt", "x"}); resp.StatusCode == http.StatusSeeOther || resp.StatusCode == http.StatusOK {
+		t.Errorf("visitor upload: got %d, want a refusal", resp.StatusCode)
+	}
+	if resp, _ := vera.postForm(loc+"/remove", url.Values{"group": {st.MembersGroupID}, "user": {e.owner.ID}}); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("visitor removes someone: got %d, want 403", resp.StatusCode)
+	}
+	if resp, _ := vera.postForm(loc+"/delete", nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("visitor deletes the site: got %d, want 403", resp.StatusCode)
+	}
+	if _, body := vera.get("/sites"); !strings.Contains(body, `href="`+loc+`"`) {
+		t.Errorf("visitor's sites list lacks the site")
+	}
+
+	// An outsider sees nothing of it.
+	otto := e.signIn("otto@example.com")
+	for _, p := range []string{loc, loc + "/files/" + folder.ID, loc + "/items/" + file.ID + "/download", loc + "/items/" + file.ID + "/share"} {
+		if resp, body := otto.get(p); resp.StatusCode != http.StatusNotFound || strings.Contains(body, "plan.txt") {
+			t.Errorf("outsider GET %s: got %d, want 404 without the file", p, resp.StatusCode)
+		}
+	}
+	if _, body := otto.get("/sites"); strings.Contains(body, "Falcon") {
+		t.Errorf("outsider's sites list shows the site")
+	}
+	// A site item's id is not found on the personal pages.
+	if resp, _ := owner.get("/files/" + folder.ID); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("site folder at /files: got %d, want 404", resp.StatusCode)
+	}
+
+	// The owner removes the visitor: her next page is the 404 page.
+	veraU, _ := e.store.UserByEmail(ctx, "vera@example.com")
+	if resp, body := owner.postForm(loc+"/remove", url.Values{"group": {st.VisitorsGroupID}, "user": {veraU.ID}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("remove the visitor: got %d\n%s", resp.StatusCode, body)
+	}
+	if resp, body := vera.get(loc); resp.StatusCode != http.StatusNotFound || strings.Contains(body, "plan.txt") {
+		t.Errorf("removed visitor: got %d, want 404 without the file", resp.StatusCode)
+	}
+	if resp, body := owner.postForm(loc+"/delete", nil); resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/sites" {
+		t.Fatalf("delete the site: got %d\n%s", resp.StatusCode, body)
+	}
+	for _, p := range []string{loc, loc + "/items/" + file.ID + "/download"} {
+		if resp, _ := owner.get(p); resp.StatusCode != http.StatusNotFound {
+			t.Errorf("after deletion GET %s: got %d, want 404", p, resp.StatusCode)
+		}
+	}
+	ops := e.auditOps("olive@example.com")
+	for _, op := range []string{"SiteCollectionCreated", "FileUploaded", "AddedToGroup", "RemovedFromGroup", "SharingInvitationCreated", "SiteDeleted"} {
+		if ops[op] == 0 {
+			t.Errorf("no %s record by the owner (%v)", op, ops)
+		}
+	}
+}
+
+func TestShareDialogGroups(t *testing.T) {
+	e := newShareEnv(t)
+	ctx := context.Background()
+	bob := e.addUser("bob@example.com", "Bob Builder", false)
+	by := gatehouse.UserActor(e.owner, "127.0.0.1", "test")
+	g, err := e.store.CreateGroup(ctx, by, store.NewGroup{DisplayName: "Builders", MailNickname: "builders"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.AddGroupMember(ctx, by, g.ID, bob.ID, gatehouse.GroupMember); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.store.CreateInvitation(ctx, by, store.InviteRequest{Email: "gus@partner.test", DisplayName: "Gus Partner"}); err != nil {
+		t.Fatal(err)
+	}
+	it := e.putFile(e.owner, "", "report.txt", "numbers")
+	c := e.signIn("olive@example.com")
+	_, body := c.get("/items/" + it.ID + "/share")
+	if !strings.Contains(body, `<option value="`+g.ID+`">Builders</option>`) {
+		t.Fatalf("the share dialog does not offer the group\n%s", body)
+	}
+	resp, body := c.postForm("/items/"+it.ID+"/share", url.Values{"emails": {"gus@partner.test"}, "group": {g.ID}, "type": {"view"}})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("share with the group: got %d\n%s", resp.StatusCode, body)
+	}
+	_, body = c.get(resp.Header.Get("Location"))
+	if !strings.Contains(body, `Shared “report.txt” with 1 person and the group “Builders”`) || !strings.Contains(body, "Gus Partner") ||
+		!strings.Contains(body, `<span class="badge guest">Guest</span>`) || !strings.Contains(body, "/groups/remove") {
+		t.Fatalf("manage access: want the flash, the guest by name with the badge, the group with its remove form\n%s", body)
+	}
+	links, err := e.store.Links(ctx, e.drive(e.owner).ID, it.ID)
+	if err != nil || len(links) != 1 || len(links[0].Groups) != 1 {
+		t.Fatalf("links: %+v %v, want one with the group", links, err)
+	}
+	if resp, body := c.postForm("/items/"+it.ID+"/access/"+links[0].ID+"/groups/remove", url.Values{"group": {g.ID}}); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("remove the group: got %d\n%s", resp.StatusCode, body)
+	}
+	if l, _ := e.store.Link(ctx, e.drive(e.owner).ID, it.ID, links[0].ID); l == nil || len(l.Groups) != 0 {
+		t.Errorf("after removal the link still has groups: %+v", l)
+	}
+	if resp, _ := c.postForm("/items/"+it.ID+"/access/"+links[0].ID+"/groups/remove", url.Values{"group": {g.ID}}); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("remove it again: got %d, want 404", resp.StatusCode)
+	}
+	if ops := e.auditOps("olive@example.com"); ops["AddedToSecureLink"] != 2 || ops["RemovedFromSecureLink"] != 1 {
+		t.Errorf("records: %v, want 2 AddedToSecureLink (guest, group) and 1 RemovedFromSecureLink", ops)
+	}
+}

@@ -88,7 +88,29 @@ func (h *Handler) Register(mux httpx.Mux) {
 	handle("POST /items/{id}/share", form(user(h.share)))
 	handle("GET /items/{id}/access", user(h.manageAccess))
 	handle("POST /items/{id}/access/{perm}/remove", form(user(h.removeRecipient)))
+	handle("POST /items/{id}/access/{perm}/groups/remove", form(user(h.removeLinkGroup)))
 	handle("POST /items/{id}/access/{perm}/delete", form(user(h.deleteLink)))
+
+	// Sites: a site's page is its drive's root; its items have the same
+	// pages as a personal drive's, under /sites/{site}.
+	handle("GET /sites", user(h.sites))
+	handle("POST /sites", form(user(h.createSite)))
+	handle("GET /sites/{site}", user(h.folder))
+	handle("POST /sites/{site}/share", form(user(h.shareSite)))
+	handle("POST /sites/{site}/remove", form(user(h.removeSiteMember)))
+	handle("POST /sites/{site}/delete", form(user(h.deleteSite)))
+	handle("GET /sites/{site}/files/{id}", user(h.folder))
+	handle("POST /sites/{site}/files/{id}/folder", form(user(h.createFolder)))
+	handle("POST /sites/{site}/files/{id}/upload", user(h.upload))
+	handle("POST /sites/{site}/items/{id}/rename", form(user(h.rename)))
+	handle("POST /sites/{site}/items/{id}/delete", form(user(h.deleteItem)))
+	handle("GET /sites/{site}/items/{id}/download", user(h.download))
+	handle("GET /sites/{site}/items/{id}/share", user(h.shareDialog))
+	handle("POST /sites/{site}/items/{id}/share", form(user(h.share)))
+	handle("GET /sites/{site}/items/{id}/access", user(h.manageAccess))
+	handle("POST /sites/{site}/items/{id}/access/{perm}/remove", form(user(h.removeRecipient)))
+	handle("POST /sites/{site}/items/{id}/access/{perm}/groups/remove", form(user(h.removeLinkGroup)))
+	handle("POST /sites/{site}/items/{id}/access/{perm}/delete", form(user(h.deleteLink)))
 
 	// Recipient pages: each checks the link and the caller's right to it on
 	// every request (linkAccess). /passcode and /verify take a form with its
