@@ -91,6 +91,15 @@ func (h *Handler) createGroup(w http.ResponseWriter, r *http.Request, c *caller)
 	return nil
 }
 
+// pageSize reads $top for a page of groups or members. The store returns
+// at most 1000 rows, and a page asks for one more than it shows to learn
+// whether another follows, so a page shows at most 999: Graph lets a
+// server send fewer than $top with a nextLink.
+func pageSize(r *http.Request) (int, error) {
+	n, err := top(r, 100)
+	return min(n, 999), err
+}
+
 // groupCursor is where a page of groups ends.
 type groupCursor struct {
 	Name string `json:"n"`
@@ -101,7 +110,7 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err := gatehouse.AuthorizeGroup(c.Principal, false, gatehouse.GroupFacts{}); err != nil {
 		return err
 	}
-	n, err := top(r, 100)
+	n, err := pageSize(r)
 	if err != nil {
 		return err
 	}
@@ -266,7 +275,7 @@ func (h *Handler) listGroupMembers(role string) handlerFunc {
 		if err := gatehouse.AuthorizeGroup(c.Principal, false, gatehouse.GroupFacts{}); err != nil {
 			return err
 		}
-		n, err := top(r, 100)
+		n, err := pageSize(r)
 		if err != nil {
 			return err
 		}

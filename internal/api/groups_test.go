@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -300,6 +301,26 @@ func TestGroupsAPI(t *testing.T) {
 			}
 			// An administrator deletes a group they do not own.
 			e.want("DELETE", "/v1.0/groups/"+other.ID, e.admin, "", http.StatusNoContent)
+		})
+	}
+}
+
+// TestGroupsAPIFullPage: with more than 1000 groups, $top=1000 still ends
+// its page with a nextLink (the store gives at most 1000 rows).
+func TestGroupsAPIFullPage(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newGroupsEnv(t, b)
+			for i := range 1001 {
+				if _, err := e.s.CreateGroup(ctx, gatehouse.SystemActor(), store.NewGroup{DisplayName: fmt.Sprintf("G%04d", i),
+					MailNickname: fmt.Sprintf("g%04d", i)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, pages := e.collect("/v1.0/groups?$top=1000", e.member, "displayName")
+			if len(got) != 1001 || pages != 2 || got[0] != "G0000" || got[1000] != "G1000" {
+				t.Errorf("$top=1000 over 1001 groups: %d in %d pages", len(got), pages)
+			}
 		})
 	}
 }
