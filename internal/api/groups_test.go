@@ -324,3 +324,41 @@ func TestGroupsAPIFullPage(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupsAPISiteGroups: a site's groups name the site (siteId), its
+// owners manage all three, other members do not, and the groups go only
+// with the site.
+func TestGroupsAPISiteGroups(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newGroupsEnv(t, b)
+			bob, err := e.s.UserByToken(ctx, e.member)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := e.s.CreateSite(ctx, gatehouse.UserActor(bob, "192.0.2.10", "test"), store.NewSite{DisplayName: "Board"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, gid := range []string{st.OwnersGroupID, st.MembersGroupID, st.VisitorsGroupID} {
+				code, m, raw := e.json("GET", "/v1.0/groups/"+gid, e.carolTok, "")
+				if code != http.StatusOK || m["siteId"] != st.ID || m["securityEnabled"] != true {
+					t.Errorf("site group: %d %s", code, raw)
+				}
+			}
+			mp := "/v1.0/groups/" + st.MembersGroupID
+			e.want("POST", mp+"/members/$ref", e.carolTok, odataRef(groupsBase+"/v1.0/directoryObjects/"+e.carol.ID), http.StatusForbidden)
+			e.want("POST", mp+"/members/$ref", e.member, odataRef(groupsBase+"/v1.0/directoryObjects/"+e.carol.ID), http.StatusNoContent)
+			// A site member is no owner of the site's groups.
+			e.want("POST", mp+"/members/$ref", e.carolTok, odataRef(groupsBase+"/v1.0/users/"+e.guest.ID), http.StatusForbidden)
+			if members, _ := e.collect(mp+"/members", e.carolTok, "mail"); !slices.Equal(members, []string{"carol@example.com"}) {
+				t.Errorf("site members: %v", members)
+			}
+			e.want("PATCH", mp, e.member, `{"displayName":"Renamed"}`, http.StatusBadRequest)
+			e.want("DELETE", mp, e.member, "", http.StatusBadRequest)
+			e.want("DELETE", mp, e.admin, "", http.StatusBadRequest)
+			e.want("DELETE", mp+"/members/"+e.carol.ID+"/$ref", e.member, "", http.StatusNoContent)
+			e.want("GET", mp, e.member, "", http.StatusOK)
+		})
+	}
+}
