@@ -85,6 +85,13 @@ func (h *Handler) Register(mux httpx.Mux) {
 
 	route("POST /v1.0/invitations", h.createInvitation) // members and administrators
 
+	route("POST /v1.0/sites", h.createSite)
+	route("GET /v1.0/sites", h.listSites)
+	route("GET /v1.0/sites/{id}", h.getSite)
+	route("GET /v1.0/sites/{id}/drive", h.getSiteDrive)
+	route("POST /v1.0/sites/{id}/share", h.shareSite)
+	route("DELETE /v1.0/sites/{id}", h.deleteSite)
+
 	route("POST /v1.0/groups", h.createGroup) // members and administrators
 	route("GET /v1.0/groups", h.listGroups)
 	route("GET /v1.0/groups/{id}", h.getGroup)
