@@ -148,10 +148,12 @@ func (s *Store) TokenItemFacts(ctx context.Context, secret, driveID, id string) 
 		&rootID, &u.ID, &u.Email, &u.DisplayName, &u.UserType, &u.IsAdmin, &u.Disabled, &uc, &uu, &access)
 	if errors.Is(err, sql.ErrNoRows) {
 		// Only failures pay for telling a bad token from a missing item.
-		if _, err := s.UserByToken(ctx, secret); err != nil {
+		// The user comes back with the miss: a signed-in caller gets 404.
+		u, err := s.UserByToken(ctx, secret)
+		if err != nil {
 			return nil, nil, gatehouse.ItemFacts{}, err
 		}
-		return nil, nil, gatehouse.ItemFacts{}, notFound("The item")
+		return u, nil, gatehouse.ItemFacts{}, notFound("The item")
 	} else if err != nil {
 		return nil, nil, gatehouse.ItemFacts{}, err
 	}
