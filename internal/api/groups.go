@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"unicode/utf8"
 
 	"gatehouse"
 	"gatehouse/internal/httpx"
@@ -207,7 +208,9 @@ func (h *Handler) directoryRef(s string) (string, error) {
 		return "", bad
 	}
 	ref, err := url.PathUnescape(ref)
-	if err != nil || strings.TrimSpace(ref) == "" {
+	// A NUL or bytes that are not UTF-8 would fail PostgreSQL's query,
+	// not find no one.
+	if err != nil || strings.TrimSpace(ref) == "" || len(ref) > 320 || !utf8.ValidString(ref) || strings.ContainsRune(ref, 0) {
 		return "", bad
 	}
 	switch kind {
