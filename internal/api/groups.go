@@ -120,6 +120,9 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, c *caller) 
 		if err := decodeToken(tok, &after); err != nil {
 			return err
 		}
+		if strings.ContainsRune(after.Name+after.ID, 0) { // PostgreSQL would fail the query
+			return gatehouse.Errorf(gatehouse.EINVALID, "The $skiptoken is not valid; use the @odata.nextLink as given.")
+		}
 	}
 	groups, err := h.store.Groups(r.Context(), after.Name, after.ID, n+1)
 	if err != nil {

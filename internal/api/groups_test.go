@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -291,6 +292,8 @@ func TestGroupsAPI(t *testing.T) {
 			}
 			e.want("GET", "/v1.0/groups?$top=0", e.member, "", http.StatusBadRequest)
 			e.want("GET", "/v1.0/groups?$skiptoken=%25%25", e.member, "", http.StatusBadRequest)
+			nul := base64.RawURLEncoding.EncodeToString([]byte(`{"n":"a\u0000","i":""}`))
+			e.want("GET", "/v1.0/groups?$skiptoken="+nul, e.member, "", http.StatusBadRequest)
 
 			// The owner deletes the group: 204, then it is gone.
 			e.want("DELETE", gp, e.member, "", http.StatusNoContent)
