@@ -32,6 +32,7 @@ type folderData struct {
 	Prefix, RootURL, RootName string
 	// What the caller may do here, as the access decision says.
 	CanWrite, CanShare, CanDelete bool
+	Outside                       bool       // an administrator on a site's page who is in none of its groups
 	Site                          *sitePanel // a site's page: its Members panel
 }
 
@@ -173,10 +174,17 @@ func (h *Handler) showFolder(w http.ResponseWriter, r *http.Request, pl *place, 
 	if a := r.URL.Query().Get("after"); a != "" && r.Method == http.MethodGet {
 		after = decodeChildCursor(a)
 	}
-	items, next, err := h.store.Children(ctx, d.ID, id, after, folderPageSize)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+	// Only an administrator outside a site's groups gets here without
+	// read access (sitePage): the page shows the site, not its files.
+	outside := gatehouse.Authorize(p, gatehouse.ActRead, *f) != nil
+	var items []*gatehouse.Item
+	var next *store.ChildCursor
+	var err error
+	if !outside {
+		if items, next, err = h.store.Children(ctx, d.ID, id, after, folderPageSize); err != nil {
+			h.fail(w, r, err)
+			return
+		}
 	}
 	crumbs, err := h.store.Breadcrumbs(ctx, d.ID, id)
 	if err != nil {
@@ -194,7 +202,7 @@ func (h *Handler) showFolder(w http.ResponseWriter, r *http.Request, pl *place, 
 		return 1
 	})
 	data := &folderData{base: h.base(w, r, pl.rootName()), Drive: d, Folder: crumbs[len(crumbs)-1], Crumbs: crumbs,
-		Items: items, MaxUpload: h.cfg.MaxUpload, Prefix: pl.prefix(), RootURL: pl.folderURL(""), RootName: pl.rootName(),
+		Items: items, MaxUpload: h.cfg.MaxUpload, Prefix: pl.prefix(), RootURL: pl.folderURL(""), RootName: pl.rootName(), Outside: outside,
 		CanWrite:  gatehouse.Authorize(p, gatehouse.ActWrite, *f) == nil,
 		CanShare:  gatehouse.Authorize(p, gatehouse.ActShare, *f) == nil,
 		CanDelete: gatehouse.Authorize(p, gatehouse.ActDelete, *f) == nil}

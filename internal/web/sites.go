@@ -105,6 +105,29 @@ func (h *Handler) createSite(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, siteURL(st.ID))
 }
 
+// sitePage is GET /sites/{site}: the root folder of the site's drive, with
+// its Members panel. Administrators see every site, as GET /v1.0/sites
+// lists them, and manage it; its files they read only through its groups,
+// so without one they get the panel alone.
+func (h *Handler) sitePage(w http.ResponseWriter, r *http.Request) {
+	pl, err := h.place(r)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	p := callerFrom(r).Principal
+	_, f, err := h.store.ItemFacts(r.Context(), p, pl.Drive.ID, pl.Drive.RootID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if err := gatehouse.Authorize(p, gatehouse.ActRead, f); err != nil && !p.IsAdmin {
+		h.fail(w, r, err)
+		return
+	}
+	h.showFolder(w, r, pl, pl.Drive.RootID, &f, http.StatusOK, "")
+}
+
 // sitePanel loads a site's Members panel for the caller.
 func (h *Handler) sitePanel(r *http.Request, st *gatehouse.Site) (*sitePanel, error) {
 	c := callerFrom(r)

@@ -321,3 +321,42 @@ func TestShareDialogGroups(t *testing.T) {
 		t.Errorf("records: %v, want 2 AddedToSecureLink (guest, group) and 1 RemovedFromSecureLink", ops)
 	}
 }
+
+// TestSitePageForAdministrators: an administrator in none of a site's
+// groups sees it listed and its page with the Members panel, not its files,
+// and may delete it.
+func TestSitePageForAdministrators(t *testing.T) {
+	e := newShareEnv(t)
+	ctx := context.Background()
+	e.addUser("ada@example.com", "Ada Admin", true)
+	st, err := e.store.CreateSite(ctx, gatehouse.UserActor(e.owner, "127.0.0.1", "test"), store.NewSite{DisplayName: "Heron"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, root := e.siteRoot(st.ID)
+	d, _ := e.store.Drive(ctx, st.DriveID)
+	it, _, err := e.store.PutFile(ctx, gatehouse.SystemActor(), d.ID, root, "secret.txt", strings.NewReader("heron secrets"), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.signIn("ada@example.com")
+	if _, body := c.get("/sites"); !strings.Contains(body, `href="/sites/`+st.ID+`"`) {
+		t.Errorf("the administrator's sites list lacks the site")
+	}
+	resp, body := c.get("/sites/" + st.ID)
+	if resp.StatusCode != http.StatusOK || strings.Contains(body, "secret.txt") || !strings.Contains(body, `id="outside"`) ||
+		!strings.Contains(body, "Olive Owner") || !strings.Contains(body, `id="delete-site"`) || strings.Contains(body, `id="upload-form"`) {
+		t.Fatalf("administrator's site page: got %d, want the Members panel and delete, no files or upload\n%s", resp.StatusCode, body)
+	}
+	for _, p := range []string{"/sites/" + st.ID + "/items/" + it.ID + "/download", "/sites/" + st.ID + "/files/" + root} {
+		if resp, body := c.get(p); resp.StatusCode != http.StatusNotFound || strings.Contains(body, "heron secrets") {
+			t.Errorf("administrator GET %s: got %d, want 404", p, resp.StatusCode)
+		}
+	}
+	if resp, body := c.postForm("/sites/"+st.ID+"/delete", nil); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("administrator deletes the site: got %d\n%s", resp.StatusCode, body)
+	}
+	if _, err := e.store.Site(ctx, st.ID); gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND {
+		t.Errorf("site after deletion: %v", err)
+	}
+}

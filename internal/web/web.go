@@ -95,7 +95,7 @@ func (h *Handler) Register(mux httpx.Mux) {
 	// pages as a personal drive's, under /sites/{site}.
 	handle("GET /sites", user(h.sites))
 	handle("POST /sites", form(user(h.createSite)))
-	handle("GET /sites/{site}", user(h.folder))
+	handle("GET /sites/{site}", user(h.sitePage))
 	handle("POST /sites/{site}/share", form(user(h.shareSite)))
 	handle("POST /sites/{site}/remove", form(user(h.removeSiteMember)))
 	handle("POST /sites/{site}/delete", form(user(h.deleteSite)))
