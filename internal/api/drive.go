@@ -68,9 +68,9 @@ func (h *Handler) itemJSON(it *gatehouse.Item) driveItem {
 	}
 	if it.ParentID == "" {
 		d.Root = &struct{}{}
-		d.ParentReference = &itemReference{DriveID: it.DriveID, DriveType: gatehouse.DriveTypePersonal}
+		d.ParentReference = &itemReference{DriveID: it.DriveID, DriveType: driveType(it)}
 	} else {
-		d.ParentReference = &itemReference{DriveID: it.DriveID, DriveType: gatehouse.DriveTypePersonal, ID: it.ParentID, Path: "/drive/root:" + it.ParentPath}
+		d.ParentReference = &itemReference{DriveID: it.DriveID, DriveType: driveType(it), ID: it.ParentID, Path: "/drive/root:" + it.ParentPath}
 	}
 	if it.IsFolder {
 		d.Folder = &folderFacet{ChildCount: it.ChildCount}
@@ -113,7 +113,14 @@ func (h *Handler) root(r *http.Request, d *gatehouse.Drive) (*gatehouse.Item, er
 
 // item returns the item of the path if the caller may take act on it.
 func (h *Handler) item(r *http.Request, c *caller, act gatehouse.Action) (*gatehouse.Item, error) {
-	it, f, err := h.store.ItemFacts(r.Context(), c.Principal, r.PathValue("d"), r.PathValue("i"))
+	return h.itemOf(r, c, act, r.PathValue("d"), r.PathValue("i"))
+}
+
+// itemOf returns an item of a drive if the caller may take act on it: its
+// owner, a site's members by their access, or someone an item above it
+// was shared with, whose link decides.
+func (h *Handler) itemOf(r *http.Request, c *caller, act gatehouse.Action, driveID, id string) (*gatehouse.Item, error) {
+	it, f, err := h.store.ItemFacts(r.Context(), c.Principal, driveID, id)
 	if err != nil {
 		return nil, err
 	}
@@ -216,11 +223,11 @@ func (h *Handler) listMyRootChildren(w http.ResponseWriter, r *http.Request, c *
 }
 
 func (h *Handler) listChildren(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActRead)
+	it, err := h.item(r, c, gatehouse.ActRead)
 	if err != nil {
 		return err
 	}
-	return h.writeChildren(w, r, d.ID, r.PathValue("i"))
+	return h.writeChildren(w, r, it.DriveID, it.ID)
 }
 
 func (h *Handler) writeChildren(w http.ResponseWriter, r *http.Request, driveID, folderID string) error {
@@ -273,7 +280,7 @@ func decodeToken(s string, v any) error {
 }
 
 func (h *Handler) createFolder(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActWrite)
+	parent, err := h.item(r, c, gatehouse.ActWrite)
 	if err != nil {
 		return err
 	}
@@ -291,7 +298,7 @@ func (h *Handler) createFolder(w http.ResponseWriter, r *http.Request, c *caller
 	if body.Conflict != "" && body.Conflict != "fail" {
 		return gatehouse.Errorf(gatehouse.EINVALID, "Only the conflict behavior \"fail\" is supported.")
 	}
-	it, err := h.store.CreateFolder(r.Context(), c.Actor, d.ID, r.PathValue("i"), body.Name)
+	it, err := h.store.CreateFolder(r.Context(), c.Actor, parent.DriveID, parent.ID, body.Name)
 	if err != nil {
 		return err
 	}
@@ -302,21 +309,25 @@ func (h *Handler) createFolder(w http.ResponseWriter, r *http.Request, c *caller
 // upload handles PUT …/items/{parent}:/{name}:/content (create or replace by
 // name) and PUT …/items/{id}/content (replace by id).
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActWrite)
-	if err != nil {
-		return err
-	}
-	rest := r.PathValue("rest")
+	driveID, rest := r.PathValue("d"), r.PathValue("rest")
 	var upload func(body io.Reader) (*gatehouse.Item, bool, error)
 	if p, tail, ok := strings.Cut(rest, ":/"); ok && strings.HasSuffix(tail, ":/content") {
+		// Decided on the folder it lands in.
+		parent, err := h.itemOf(r, c, gatehouse.ActWrite, driveID, p)
+		if err != nil {
+			return err
+		}
 		upload = func(body io.Reader) (*gatehouse.Item, bool, error) {
-			return h.store.PutFile(r.Context(), c.Actor, d.ID, p, strings.TrimSuffix(tail, ":/content"), body, h.cfg.MaxUpload)
+			return h.store.PutFile(r.Context(), c.Actor, driveID, parent.ID, strings.TrimSuffix(tail, ":/content"), body, h.cfg.MaxUpload)
 		}
 	} else if id, ok := strings.CutSuffix(rest, "/content"); ok && !strings.Contains(id, "/") {
+		if _, err := h.itemOf(r, c, gatehouse.ActWrite, driveID, id); err != nil {
+			return err
+		}
 		// By id, the upload lands on that file even if it is renamed or
 		// moved while the content arrives.
 		upload = func(body io.Reader) (*gatehouse.Item, bool, error) {
-			it, err := h.store.ReplaceFile(r.Context(), c.Actor, d.ID, id, body, h.cfg.MaxUpload)
+			it, err := h.store.ReplaceFile(r.Context(), c.Actor, driveID, id, body, h.cfg.MaxUpload)
 			return it, false, err
 		}
 	} else {
@@ -338,7 +349,7 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request, c *caller) erro
 }
 
 func (h *Handler) updateItem(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActWrite)
+	cur, err := h.item(r, c, gatehouse.ActWrite)
 	if err != nil {
 		return err
 	}
@@ -355,15 +366,19 @@ func (h *Handler) updateItem(w http.ResponseWriter, r *http.Request, c *caller) 
 	var up store.ItemUpdate
 	up.Name = body.Name
 	if body.ParentReference != nil {
-		if body.ParentReference.DriveID != "" && body.ParentReference.DriveID != d.ID {
+		if body.ParentReference.DriveID != "" && body.ParentReference.DriveID != cur.DriveID {
 			return gatehouse.Errorf(gatehouse.EINVALID, "Items can only be moved within their own drive.")
+		}
+		// A move needs the right to write where the item goes, too.
+		if _, err := h.itemOf(r, c, gatehouse.ActWrite, cur.DriveID, body.ParentReference.ID); err != nil {
+			return err
 		}
 		up.ParentID = &body.ParentReference.ID
 	}
 	if up.Name == nil && up.ParentID == nil {
 		return gatehouse.Errorf(gatehouse.EINVALID, "Send a new name and/or parentReference.id.")
 	}
-	it, err := h.store.UpdateItem(r.Context(), c.Actor, d.ID, r.PathValue("i"), up)
+	it, err := h.store.UpdateItem(r.Context(), c.Actor, cur.DriveID, cur.ID, up)
 	if err != nil {
 		return err
 	}
@@ -372,11 +387,11 @@ func (h *Handler) updateItem(w http.ResponseWriter, r *http.Request, c *caller) 
 }
 
 func (h *Handler) deleteItem(w http.ResponseWriter, r *http.Request, c *caller) error {
-	d, err := h.drive(r, c, r.PathValue("d"), gatehouse.ActDelete)
+	it, err := h.item(r, c, gatehouse.ActDelete)
 	if err != nil {
 		return err
 	}
-	if err := h.store.DeleteItem(r.Context(), c.Actor, d.ID, r.PathValue("i")); err != nil {
+	if err := h.store.DeleteItem(r.Context(), c.Actor, it.DriveID, it.ID); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
