@@ -16,16 +16,18 @@ import (
 // shareData is the share dialog of an item.
 type shareData struct {
 	base
-	Item    *gatehouse.Item
-	Back    string // the item's folder
-	Prefix  string // "" or the item's site page
-	Groups  []*gatehouse.Group
-	Group   string // the chosen group's id
-	Emails  string
-	Type    string // "view" or "edit"
-	Message string
-	Expires string // yyyy-mm-dd
-	Today   string
+	Item   *gatehouse.Item
+	Back   string // the item's folder
+	Prefix string // "" or the item's site page
+	// CanManage: the caller may also see and change who has access.
+	CanManage bool
+	Groups    []*gatehouse.Group
+	Group     string // the chosen group's id
+	Emails    string
+	Type      string // "view" or "edit"
+	Message   string
+	Expires   string // yyyy-mm-dd
+	Today     string
 }
 
 // accessData is the manage-access page of an item.
@@ -49,22 +51,23 @@ func itemAccessURL(pl *place, id string) string {
 
 // shareDialog is GET /items/{id}/share.
 func (h *Handler) shareDialog(w http.ResponseWriter, r *http.Request) {
-	pl, it, err := h.item(r, gatehouse.ActShare)
+	it, f, pl, err := h.itemFacts(r, gatehouse.ActShare)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.showShareDialog(w, r, pl, it, http.StatusOK, &shareData{Type: "view"})
+	h.showShareDialog(w, r, pl, it, f, http.StatusOK, &shareData{Type: "view"})
 }
 
 // shareGroupsLimit is how many groups the dialog offers.
 const shareGroupsLimit = 1000
 
-func (h *Handler) showShareDialog(w http.ResponseWriter, r *http.Request, pl *place, it *gatehouse.Item, status int, d *shareData) {
+func (h *Handler) showShareDialog(w http.ResponseWriter, r *http.Request, pl *place, it *gatehouse.Item, f gatehouse.ItemFacts, status int, d *shareData) {
 	errMsg := d.Error
 	d.base = h.base(w, r, "Share “"+it.Name+"”")
 	d.Section, d.Error, d.Item = "files", errMsg, it
 	d.Back, d.Prefix = pl.folderURL(it.ParentID), pl.prefix()
+	d.CanManage = gatehouse.Authorize(callerFrom(r).Principal, gatehouse.ActManageAccess, f) == nil
 	if pl.Site != nil {
 		d.Section = "sites"
 	}
@@ -90,7 +93,7 @@ func splitEmails(s string) []string {
 // share is POST /items/{id}/share: it secures the addresses to the item's
 // link of the role and mails the invitations, then shows who has access.
 func (h *Handler) share(w http.ResponseWriter, r *http.Request) {
-	pl, it, err := h.item(r, gatehouse.ActShare)
+	it, f, pl, err := h.itemFacts(r, gatehouse.ActShare)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -121,10 +124,16 @@ func (h *Handler) share(w http.ResponseWriter, r *http.Request) {
 		}
 		httpx.LogError(r, err)
 		in.Error = gatehouse.ErrorMessage(err)
-		h.showShareDialog(w, r, pl, it, httpx.Status(gatehouse.ErrorCode(err)), in)
+		h.showShareDialog(w, r, pl, it, f, httpx.Status(gatehouse.ErrorCode(err)), in)
 		return
 	}
 	setFlash(w, r, fmt.Sprintf("Shared “%s” with %s (%s link). They will get an email with the link.", it.Name, sharedWith(l, req), gatehouse.LinkType(l.Role)))
+	// Who may share but not manage access (a site's members) goes back to
+	// the folder.
+	if gatehouse.Authorize(callerFrom(r).Principal, gatehouse.ActManageAccess, f) != nil {
+		redirect(w, r, pl.folderURL(it.ParentID))
+		return
+	}
 	redirect(w, r, itemAccessURL(pl, it.ID))
 }
 

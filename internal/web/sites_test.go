@@ -360,3 +360,68 @@ func TestSitePageForAdministrators(t *testing.T) {
 		t.Errorf("site after deletion: %v", err)
 	}
 }
+
+// TestSiteItemSharing: a site's member shares one of its files from the
+// site's pages; the dialog and Manage access stay under the site, and a
+// visitor may not share.
+func TestSiteItemSharing(t *testing.T) {
+	e := newShareEnv(t)
+	ctx := context.Background()
+	by := gatehouse.UserActor(e.owner, "127.0.0.1", "test")
+	e.addUser("max@example.com", "Max Member", false)
+	e.addUser("vera@example.com", "Vera Visitor", false)
+	st, err := e.store.CreateSite(ctx, by, store.NewSite{DisplayName: "Heron"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for email, role := range map[string]string{"max@example.com": "write", "vera@example.com": "read"} {
+		if _, err := e.store.ShareSite(ctx, by, st.ID, store.SiteShare{Recipients: []store.SiteRecipient{{Email: email}}, Role: role}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, root := e.siteRoot(st.ID)
+	it, _, err := e.store.PutFile(ctx, gatehouse.SystemActor(), st.DriveID, root, "notes.txt", strings.NewReader("n"), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "/sites/" + st.ID + "/items/" + it.ID
+	mx := e.signIn("max@example.com")
+	resp, body := mx.get(base + "/share")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `action="`+base+`/share"`) || !strings.Contains(body, `href="/sites/`+st.ID+`">Back to the folder`) {
+		t.Fatalf("member's share dialog for a site file: got %d\n%s", resp.StatusCode, body)
+	}
+	if strings.Contains(body, `id="manage-access"`) {
+		t.Errorf("a site member, who cannot manage access, is offered Manage access")
+	}
+	// A member shares and goes back to the folder; managing access is for
+	// the site's owners.
+	resp, body = mx.postForm(base+"/share", url.Values{"emails": {"ext@partner.test"}, "type": {"view"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/sites/"+st.ID {
+		t.Fatalf("member shares a site file: got %d to %q\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
+	}
+	links, err := e.store.Links(ctx, st.DriveID, it.ID)
+	if err != nil || len(links) != 1 || len(links[0].Recipients) != 1 {
+		t.Fatalf("links on the site file: %+v %v", links, err)
+	}
+	if resp, _ := mx.get(base + "/access"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("member's Manage access: got %d, want 403", resp.StatusCode)
+	}
+	owner := e.signIn("olive@example.com")
+	if resp, body := owner.get(base + "/access"); resp.StatusCode != http.StatusOK || !strings.Contains(body, `action="`+base+`/access/`+links[0].ID+`/remove"`) {
+		t.Fatalf("owner's Manage access for a site file: got %d\n%s", resp.StatusCode, body)
+	}
+	if resp, body := owner.postForm(base+"/access/"+links[0].ID+"/remove", url.Values{"email": {"ext@partner.test"}}); resp.StatusCode != http.StatusSeeOther ||
+		resp.Header.Get("Location") != base+"/access" {
+		t.Fatalf("owner removes the recipient: got %d\n%s", resp.StatusCode, body)
+	}
+	vera := e.signIn("vera@example.com")
+	if _, body := vera.get("/sites/" + st.ID); strings.Contains(body, `href="`+base+`/share"`) {
+		t.Errorf("the visitor is offered Share")
+	}
+	if resp, _ := vera.postForm(base+"/share", url.Values{"emails": {"other@partner.test"}, "type": {"view"}}); resp.StatusCode == http.StatusSeeOther {
+		t.Errorf("the visitor shared a site file")
+	}
+	if l, _ := e.store.Links(ctx, st.DriveID, it.ID); len(l) != 1 || len(l[0].Recipients) != 0 {
+		t.Errorf("links after the visitor's try: %+v, want the one link with nobody on it", l)
+	}
+}
