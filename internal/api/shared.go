@@ -58,7 +58,7 @@ func (h *Handler) sharedJSON(s store.SharedItem) sharedDriveItem {
 	it := s.Item
 	url := h.store.LinkURL(s.Link)
 	ri := remoteItem{ID: it.ID, Name: it.Name, Size: it.Size, CreatedDateTime: it.CreatedAt, LastModifiedDateTime: it.ModifiedAt,
-		WebURL: url, ParentReference: &itemReference{DriveID: it.DriveID, DriveType: gatehouse.DriveTypePersonal},
+		WebURL: url, ParentReference: &itemReference{DriveID: it.DriveID, DriveType: driveType(it)},
 		Shared: sharedFacet{SharedDateTime: s.SharedAt}}
 	ri.Shared.Owner.User.ID, ri.Shared.Owner.User.DisplayName, ri.Shared.Owner.User.Email = s.Owner.ID, s.Owner.DisplayName, s.Owner.Email
 	if it.IsFolder {
@@ -78,7 +78,7 @@ func (h *Handler) sharedWithMe(w http.ResponseWriter, r *http.Request, c *caller
 	if err := gatehouse.AuthorizeDirectory(c.Principal, gatehouse.ActReadUsers, c.UserID); err != nil {
 		return err
 	}
-	items, err := h.store.SharedWithMe(r.Context(), c.Email)
+	items, err := h.store.SharedWith(r.Context(), c.Principal)
 	if err != nil {
 		return err
 	}

@@ -83,6 +83,20 @@ func TestShareWithGroup(t *testing.T) {
 			if err := viaLink(bob); err != nil {
 				t.Errorf("bob opens the link page signed in: %v", err)
 			}
+			shared := func(who *gatehouse.User) int {
+				t.Helper()
+				items, err := e.SharedWith(ctx, gatehouse.UserPrincipal(who))
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(items)
+			}
+			if n := shared(bob); n != 1 {
+				t.Errorf("bob's shared with me: %d items, want the folder", n)
+			}
+			if n := shared(carol); n != 0 {
+				t.Errorf("carol's shared with me: %d items, want none", n)
+			}
 			wantCode(t, "carol, not in the group", decide(carol, gatehouse.ActDownload, plan), gatehouse.ENOTFOUND)
 			wantCode(t, "carol at the link page", viaLink(carol), gatehouse.EFORBIDDEN)
 
@@ -92,6 +106,9 @@ func TestShareWithGroup(t *testing.T) {
 			}
 			wantCode(t, "bob after removal from the group", decide(bob, gatehouse.ActDownload, plan), gatehouse.ENOTFOUND)
 			wantCode(t, "bob at the link page after removal", viaLink(bob), gatehouse.EFORBIDDEN)
+			if n := shared(bob); n != 0 {
+				t.Errorf("bob's shared with me after removal: %d items", n)
+			}
 
 			// Back in, then the group off the link.
 			if _, err := e.AddGroupMember(ctx, ann, g.ID, bob.ID, gatehouse.GroupMember); err != nil {

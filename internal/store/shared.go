@@ -26,16 +26,28 @@ type SharedItem struct {
 // decision's to say (Facts), so an expired link or a disabled owner's
 // share is judged by the same rule as opening it.
 func (s *Store) SharedWithMe(ctx context.Context, email string) ([]SharedItem, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
+	return s.SharedWith(ctx, gatehouse.RecipientPrincipal(email))
+}
+
+// SharedWith is SharedWithMe for a principal: a member or guest also has
+// what was shared with a group they are a member of, from when both the
+// group was on the link and they were in the group.
+func (s *Store) SharedWith(ctx context.Context, p gatehouse.Principal) ([]SharedItem, error) {
+	email := strings.ToLower(strings.TrimSpace(p.Email))
 	rows, err := s.query(ctx, `SELECT `+prefixed("links.", linkColumns)+`, `+itemColumns+`,
 			(SELECT COUNT(*) FROM items c WHERE c.parent_id = items.id), COALESCE(u.id, ''), COALESCE(u.email, ''),
 			COALESCE(u.display_name, ''), COALESCE(u.disabled, FALSE), r.added_at
-		FROM link_recipients r
+		FROM (SELECT link_id, MAX(added_at) AS added_at FROM (
+				SELECT r.link_id, r.added_at FROM link_recipients r WHERE r.email = ?
+				UNION ALL
+				SELECT lg.link_id, CASE WHEN lg.added_at > m.added_at THEN lg.added_at ELSE m.added_at END
+				FROM group_members m JOIN link_groups lg ON lg.group_id = m.group_id
+				WHERE m.user_id = ? AND m.role = 'member'
+			) x GROUP BY link_id) r
 		JOIN links ON links.id = r.link_id
 		JOIN items ON items.id = links.item_id
 		JOIN drives d ON d.id = links.drive_id LEFT JOIN users u ON u.id = d.owner_id
-		WHERE r.email = ?
-		ORDER BY r.added_at DESC, links.id LIMIT ?`, email, MaxSharedWithMe)
+		ORDER BY r.added_at DESC, links.id LIMIT ?`, email, p.UserID, MaxSharedWithMe)
 	if err != nil {
 		return nil, err
 	}
@@ -47,7 +59,7 @@ func (s *Store) SharedWithMe(ctx context.Context, email string) ([]SharedItem, e
 		var owner gatehouse.User
 		var c, m, added int64
 		l, err := s.scanLink(rows, &it.ID, &it.DriveID, &it.ParentID, &it.Name, &it.IsFolder, &it.Size, &it.SHA256, &it.BlobKey,
-			&it.MimeType, &it.Version, &c, &m, &it.CreatedBy, &it.ModifiedBy, &it.ChildCount,
+			&it.MimeType, &it.Version, &c, &m, &it.CreatedBy, &it.ModifiedBy, &it.DriveType, &it.ChildCount,
 			&owner.ID, &owner.Email, &owner.DisplayName, &owner.Disabled, &added)
 		if err != nil {
 			return nil, err

@@ -29,7 +29,7 @@ type sharedWithMeData struct {
 // and disabled owners' shares drop out.
 func (h *Handler) sharedWithMe(w http.ResponseWriter, r *http.Request) {
 	c := callerFrom(r)
-	items, err := h.store.SharedWithMe(r.Context(), c.Email)
+	items, err := h.store.SharedWith(r.Context(), c.Principal)
 	if err != nil {
 		h.fail(w, r, err)
 		return
