@@ -28,6 +28,7 @@ type Drive struct {
 type Item struct {
 	ID         string
 	DriveID    string
+	DriveType  string // the drive's type, as the store reads it with the item
 	ParentID   string // "" for the root
 	Name       string
 	IsFolder   bool

@@ -176,3 +176,12 @@ func (h *Handler) deleteSite(w http.ResponseWriter, r *http.Request, c *caller) 
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
+
+// driveType is the driveType of an item's parentReference: the store reads
+// it with the item; personal when it did not.
+func driveType(it *gatehouse.Item) string {
+	if it.DriveType != "" {
+		return it.DriveType
+	}
+	return gatehouse.DriveTypePersonal
+}

@@ -179,6 +179,11 @@ func TestSitesAPI(t *testing.T) {
 				t.Errorf("second page %s", raw)
 			}
 
+			if code, m, raw := e.callJSON("GET", "/v1.0/me/drive/root", owner, ""); code != 200 ||
+				m["parentReference"].(map[string]any)["driveType"] != gatehouse.DriveTypePersonal {
+				t.Errorf("a personal root: %d %s", code, raw)
+			}
+
 			// The drive API on the site's drive, by role.
 			var root string
 			if code, m, raw := e.callJSON("GET", "/v1.0/drives/"+driveID+"/root", daveTok, ""); code != 200 {
@@ -195,7 +200,7 @@ func TestSitesAPI(t *testing.T) {
 				t.Fatalf("member uploads: %d %s", code, raw)
 			}
 			file := m["id"].(string)
-			if ref, _ := m["parentReference"].(map[string]any); ref == nil || ref["driveId"] != driveID {
+			if ref, _ := m["parentReference"].(map[string]any); ref == nil || ref["driveId"] != driveID || ref["driveType"] != gatehouse.DriveTypeLibrary {
 				t.Errorf("uploaded item %s", raw)
 			}
 			if code, _, raw := upload(carolTok, "results.txt"); code != http.StatusOK {
@@ -214,6 +219,15 @@ func TestSitesAPI(t *testing.T) {
 			folder := m["id"].(string)
 			if code, m, raw := e.callJSON("GET", items+root+"/children", daveTok, ""); code != 200 || len(m["value"].([]any)) != 2 {
 				t.Errorf("visitor lists: %d %s", code, raw)
+			} else {
+				for _, v := range m["value"].([]any) {
+					if ref := v.(map[string]any)["parentReference"].(map[string]any); ref["driveType"] != gatehouse.DriveTypeLibrary {
+						t.Errorf("listed item's parentReference %v", ref)
+					}
+				}
+			}
+			if code, m, _ := e.callJSON("GET", items+folder, daveTok, ""); code != 200 || m["parentReference"].(map[string]any)["driveType"] != gatehouse.DriveTypeLibrary {
+				t.Errorf("folder's parentReference %v", m["parentReference"])
 			}
 			if resp, body := e.call("GET", items+file+"/content", daveTok, ""); resp.StatusCode != 200 || body != "content of results.txt" {
 				t.Errorf("visitor downloads: %d %s", resp.StatusCode, body)

@@ -13,13 +13,14 @@ import (
 )
 
 const itemColumns = `items.id, items.drive_id, COALESCE(items.parent_id, ''), items.name, items.is_folder, items.size,
-	items.sha256, items.blob_key, items.mime_type, items.version, items.created_at, items.modified_at, items.created_by, items.modified_by`
+	items.sha256, items.blob_key, items.mime_type, items.version, items.created_at, items.modified_at, items.created_by, items.modified_by,
+	(SELECT dt.drive_type FROM drives dt WHERE dt.id = items.drive_id)`
 
 func scanItem(sc interface{ Scan(...any) error }, extra ...any) (*gatehouse.Item, error) {
 	var it gatehouse.Item
 	var c, m int64
 	dest := append([]any{&it.ID, &it.DriveID, &it.ParentID, &it.Name, &it.IsFolder, &it.Size, &it.SHA256, &it.BlobKey,
-		&it.MimeType, &it.Version, &c, &m, &it.CreatedBy, &it.ModifiedBy}, extra...)
+		&it.MimeType, &it.Version, &c, &m, &it.CreatedBy, &it.ModifiedBy, &it.DriveType}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -266,7 +267,7 @@ func (s *Store) CreateFolder(ctx context.Context, by gatehouse.Actor, driveID, p
 		if err != nil {
 			return err
 		}
-		it = &gatehouse.Item{ID: gatehouse.NewID(), DriveID: driveID, ParentID: parentID, Name: name, IsFolder: true, Version: 1,
+		it = &gatehouse.Item{ID: gatehouse.NewID(), DriveID: driveID, DriveType: parent.DriveType, ParentID: parentID, Name: name, IsFolder: true, Version: 1,
 			ParentPath: childPath(parent), CreatedAt: tx.now, ModifiedAt: tx.now, CreatedBy: by.UserID, ModifiedBy: by.UserID}
 		if _, err := tx.exec(`INSERT INTO items (id, drive_id, parent_id, name, name_key, is_folder, created_at, modified_at, created_by, modified_by)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, it.ID, driveID, parentID, name, gatehouse.NameKey(name), true,
@@ -395,7 +396,7 @@ func (s *Store) commitFile(tx *Tx, by gatehouse.Actor, t fileTarget, key string,
 	var it *gatehouse.Item
 	op := gatehouse.OpFileUploaded
 	if old == nil {
-		it = &gatehouse.Item{ID: gatehouse.NewID(), DriveID: driveID, ParentID: parentID, Name: name, Size: size, SHA256: sum,
+		it = &gatehouse.Item{ID: gatehouse.NewID(), DriveID: driveID, DriveType: parent.DriveType, ParentID: parentID, Name: name, Size: size, SHA256: sum,
 			BlobKey: key, MimeType: mt, Version: 1, CreatedAt: tx.now, ModifiedAt: tx.now, CreatedBy: by.UserID, ModifiedBy: by.UserID}
 		if _, err := tx.exec(`INSERT INTO items (id, drive_id, parent_id, name, name_key, is_folder, size, sha256, blob_key, mime_type,
 			version, created_at, modified_at, created_by, modified_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
