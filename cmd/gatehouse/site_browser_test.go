@@ -129,6 +129,18 @@ func testSiteBrowser(t *testing.T, s *server, smtp *mailtest.Server, chromium, b
 	if n, err := chromedp.Run(gctx, chromedp.Evaluate[int](`document.querySelectorAll('#upload-form, #share-site-form, #delete-site').length`)); err != nil || n != 0 {
 		t.Errorf("the visiting guest sees %d forms to change the site (%v), want none", n, err)
 	}
+	// The guest's Sites page lists the site, and offers no new one.
+	do(gctx, "open the guest's Sites page",
+		chromedp.Click(chromedp.Search(`//nav[contains(@class,"mainnav")]//a[normalize-space()="Sites"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//table//a[normalize-space()="Falcon"]`)),
+	)
+	if n, err := chromedp.Run(gctx, chromedp.Evaluate[int](`document.querySelectorAll('#create-site-form').length`)); err != nil || n != 0 {
+		t.Errorf("the guest is offered to create a site (%d, %v)", n, err)
+	}
+	do(gctx, "back to the site",
+		chromedp.Click(chromedp.Search(`//table//a[normalize-space()="Falcon"]`)),
+		chromedp.WaitVisible(fileLink),
+	)
 
 	// The owner sees the guest among the visitors, by name and badged.
 	guestRow := `//div[contains(@class,"group")][h3[starts-with(normalize-space(),"Visitors")]]//tr[td[normalize-space()="` + guest + `"]]`
