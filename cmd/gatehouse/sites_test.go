@@ -151,6 +151,29 @@ func TestSiteShareFlow(t *testing.T) {
 				}
 			}
 
+			// A partner's address redeems through its partner's sign-in and
+			// lands on the site, a member of its Members group.
+			dana := "dana@fabrikam.example"
+			e.owner.json("POST", "/v1.0/sites/"+id+"/share", map[string]any{
+				"recipients": []any{map[string]any{"email": dana}}, "role": "write"}, 200)
+			redeem = mailtest.ExtractLink(t, e.smtp.WaitFor(t, dana, 10*time.Second), e.s.URL+"/invite/")
+			dc := newRecipient(t)
+			_, _, body = dc.call("GET", redeem, nil)
+			var v map[string]string
+			if json.Unmarshal(body, &v) != nil || v["signInUrl"] == "" {
+				t.Fatalf("partner redemption page: %s", body)
+			}
+			st, hdr, body = callback(t, dc, e.op.SignIn(t, v["signInUrl"], "Dana@Fabrikam.example", false))
+			if st != 303 || hdr.Get("Location") != "/sites/"+id || !setsSession(hdr) {
+				t.Fatalf("partner callback: %d to %q: %s", st, hdr.Get("Location"), body)
+			}
+			if added := e.records(t, "AddedToGroup", dana); len(added) != 1 || !strings.Contains(added[0]["EventData"].(string), "Launch Members") {
+				t.Errorf("AddedToGroup for dana %v", added)
+			}
+			if st, _, body := dc.call("GET", e.s.URL+items+folder+"/children", nil); st != 200 || !strings.Contains(string(body), "logo.txt") {
+				t.Errorf("dana lists the site: %d %s", st, body)
+			}
+
 			// A pending guest deleted: the invitation is revoked.
 			res = e.owner.json("POST", "/v1.0/sites/"+id+"/share", map[string]any{
 				"recipients": []any{map[string]any{"email": "zed@outside.example"}}, "role": "write"}, 200)["value"].([]any)
