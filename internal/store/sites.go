@@ -398,7 +398,9 @@ func (tx *Tx) joinPendingGroups(userID string, actor gatehouse.Actor) error {
 	}
 	for _, id := range ids {
 		g, err := tx.s.group(tx, id, tx.forShare())
-		if err != nil {
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			continue // its site was deleted meanwhile
+		} else if err != nil {
 			return err
 		}
 		if _, err := tx.addGroupMember(actor, g, userID, gatehouse.GroupMember); err != nil {
