@@ -411,6 +411,26 @@ func (tx *Tx) joinPendingGroups(userID string, actor gatehouse.Actor) error {
 	return err
 }
 
+// pendingSites returns the ids of the sites a pending guest would join on
+// redemption, for the record of the invitation's revocation.
+func (tx *Tx) pendingSites(userID string) ([]string, error) {
+	rows, err := tx.query(`SELECT DISTINCT s.id FROM pending_group_members p JOIN security_groups g ON g.id = p.group_id
+		JOIN sites s ON s.drive_id = g.drive_id WHERE p.user_id = ? ORDER BY s.id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
 // DeleteSite removes a site in one transaction: its links, each with its
 // records, its three groups (GroupRemoved), its items, versions, drive and
 // row, then SiteDeleted; its content goes after the commit. Everyone loses

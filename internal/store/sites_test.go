@@ -364,7 +364,8 @@ func TestShareSitePendingGuestDeleted(t *testing.T) {
 				t.Fatal(err)
 			}
 			recs := e.records(gatehouse.AuditFilter{Operation: gatehouse.OpSharingInvitationRevoked})
-			if len(recs) != 1 || recs[0].TargetUserOrGroupName != "zed@outside.example" || recs[0].UserID != "owner@corp.example" {
+			if len(recs) != 1 || recs[0].TargetUserOrGroupName != "zed@outside.example" || recs[0].UserID != "owner@corp.example" ||
+				recs[0].EventData != `{"siteIds":["`+st.ID+`"]}` {
 				t.Fatalf("revoked records %+v", recs)
 			}
 			if n := e.count(`SELECT COUNT(*) FROM pending_group_members`); n != 0 {

@@ -355,6 +355,13 @@ func (tx *Tx) removeGuest(by gatehouse.Actor, u *gatehouse.User) error {
 		r := actorRecord(gatehouse.OpSharingInvitationRevoked, by)
 		r.ObjectID, r.ItemType = u.Email, "User"
 		r.TargetUserOrGroupName, r.TargetUserOrGroupType = u.Email, u.UserType
+		sites, err := tx.pendingSites(u.ID) // sites.go
+		if err != nil {
+			return err
+		}
+		if len(sites) > 0 {
+			r.EventData = gatehouse.EventData(map[string]any{"siteIds": sites})
+		}
 		if err := tx.audit(r); err != nil {
 			return err
 		}
