@@ -18,60 +18,73 @@ import (
 // drive has it all, others what the best of the site's groups they are a
 // member of gives. Its two arguments are both the user's id.
 func accessTo(drive string) string {
+	// From the drive's (at most three) groups to the member, not from the
+	// user's groups, which may be many.
 	return `CASE WHEN EXISTS (SELECT 1 FROM drive_owners o WHERE o.drive_id = ` + drive + ` AND o.user_id = ?) THEN 3
-		ELSE COALESCE((SELECT MAX(g.drive_access) FROM group_members m JOIN security_groups g ON g.id = m.group_id
-			WHERE m.user_id = ? AND m.role = 'member' AND g.drive_id = ` + drive + `), 0) END`
+		ELSE COALESCE((SELECT MAX(g.drive_access) FROM security_groups g WHERE g.drive_id = ` + drive + `
+			AND EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND m.role = 'member' AND m.user_id = ?)), 0) END`
 }
 
-// grants loads the usable-or-not links on the ancestry that the member or
-// guest p is on, by address or through a group they are a member of. Only
-// users have grants; the decision judges them.
-func (s *Store) grants(q querier, p gatehouse.Principal, ancestry []string) ([]gatehouse.LinkFacts, error) {
-	if !p.IsUser() || len(ancestry) == 0 {
-		return nil, nil
+// placeFor places the item as placeItem does and sets f.Ancestry. A
+// member or guest without full control of the drive may have grants: the
+// links on the ancestry they are on, by address or through a group they
+// are a member of. Those come in the query that walks up the tree, so
+// deciding through groups costs no round trip.
+func (s *Store) placeFor(q querier, p gatehouse.Principal, it *gatehouse.Item, rootID string, f *gatehouse.ItemFacts) (err error) {
+	if !p.IsUser() || f.Access >= gatehouse.AccessOwner {
+		f.Ancestry, err = s.placeItem(q, it, rootID)
+		return err
 	}
-	args := make([]any, 0, len(ancestry)+2)
-	for _, id := range ancestry {
-		args = append(args, id)
-	}
-	args = append(args, p.Email, p.UserID)
-	rows, err := q.query(`SELECT l.item_id, l.role, l.expires_at, COALESCE(u.disabled, FALSE)
-		FROM links l JOIN drives d ON d.id = l.drive_id LEFT JOIN users u ON u.id = d.owner_id
-		WHERE l.item_id IN (`+placeholders(len(ancestry))+`) AND (
+	// Every link on the way up is asked about the user's address and
+	// groups: links are few, while a user's groups may be many.
+	rows, err := q.query(`WITH RECURSIVE anc (id, parent_id, name, depth) AS (
+			SELECT id, parent_id, name, 0 FROM items WHERE id = ?
+			UNION ALL
+			SELECT i.id, i.parent_id, i.name, a.depth + 1 FROM items i JOIN anc a ON i.id = a.parent_id WHERE a.depth < 1000
+		) SELECT anc.id, anc.name, l.id IS NOT NULL AND (
 			EXISTS (SELECT 1 FROM link_recipients r WHERE r.link_id = l.id AND r.email = ?)
-			OR EXISTS (SELECT 1 FROM link_groups lg JOIN group_members m ON m.group_id = lg.group_id AND m.role = 'member'
-				WHERE lg.link_id = l.id AND m.user_id = ?))`, args...)
+			OR EXISTS (SELECT 1 FROM link_groups lg WHERE lg.link_id = l.id AND EXISTS (
+				SELECT 1 FROM group_members m WHERE m.group_id = lg.group_id AND m.role = 'member' AND m.user_id = ?))),
+			COALESCE(l.role, ''), COALESCE(l.expires_at, 0), COALESCE(u.disabled, FALSE)
+		FROM anc
+		LEFT JOIN links l ON l.item_id = anc.id
+		LEFT JOIN drives d ON d.id = l.drive_id LEFT JOIN users u ON u.id = d.owner_id
+		ORDER BY anc.depth DESC`, it.ID, p.Email, p.UserID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	var out []gatehouse.LinkFacts
+	var names []string
+	f.Ancestry, f.Grants = nil, nil
 	for rows.Next() {
-		var g gatehouse.LinkFacts
+		var id, name, role string
+		var linked, disabled bool
 		var exp int64
-		if err := rows.Scan(&g.ItemID, &g.Role, &exp, &g.OwnerDisabled); err != nil {
-			return nil, err
+		if err := rows.Scan(&id, &name, &linked, &role, &exp, &disabled); err != nil {
+			return err
 		}
-		g.ExpiresAt, g.GroupMember, g.Recipients = fromMicros(exp), true, []string{p.Email}
-		out = append(out, g)
+		if n := len(f.Ancestry); n == 0 || f.Ancestry[n-1] != id { // one row per link on an ancestor
+			f.Ancestry, names = append(f.Ancestry, id), append(names, name)
+		}
+		if linked {
+			f.Grants = append(f.Grants, gatehouse.LinkFacts{ItemID: id, Role: role, ExpiresAt: fromMicros(exp),
+				OwnerDisabled: disabled, GroupMember: true, Recipients: []string{p.Email}})
+		}
 	}
-	return out, rows.Err()
-}
-
-func placeholders(n int) string {
-	if n == 0 {
-		return ""
+	if err := rows.Err(); err != nil {
+		return err
 	}
-	return strings.Repeat("?, ", n-1) + "?"
-}
-
-// userFacts completes the facts of an item for p once its ancestry is
-// known: a user without full control of the drive may have grants.
-func (s *Store) userFacts(q querier, p gatehouse.Principal, f *gatehouse.ItemFacts) (err error) {
-	if p.IsUser() && f.Access < gatehouse.AccessOwner {
-		f.Grants, err = s.grants(q, p, f.Ancestry)
+	rows.Close()
+	if len(f.Ancestry) == 0 {
+		return notFound("The item")
 	}
-	return err
+	if len(names) > 2 { // root, folders, the item
+		it.ParentPath = "/" + joinPath(names[1:len(names)-1])
+	}
+	if it.IsFolder {
+		return q.queryRow(`SELECT COUNT(*) FROM items WHERE parent_id = ?`, it.ID).Scan(&it.ChildCount)
+	}
+	return nil
 }
 
 // ItemFacts loads an item of a drive and the facts about it for p: whether
@@ -90,10 +103,7 @@ func (s *Store) ItemFacts(ctx context.Context, p gatehouse.Principal, driveID, i
 	if p.UserID != "" {
 		f.Access = access
 	}
-	if f.Ancestry, err = s.placeItem(reader{s, ctx}, it, rootID); err != nil {
-		return nil, f, err
-	}
-	return it, f, s.userFacts(reader{s, ctx}, p, &f)
+	return it, f, s.placeFor(reader{s, ctx}, p, it, rootID, &f)
 }
 
 // placeItem fills the item's parent path and child count, and returns its
@@ -162,10 +172,10 @@ func (s *Store) TokenItemFacts(ctx context.Context, secret, driveID, id string) 
 		return nil, nil, gatehouse.ItemFacts{}, err
 	}
 	f := gatehouse.ItemFacts{Access: access, Now: s.Now()}
-	if f.Ancestry, err = s.placeItem(reader{s, ctx}, it, rootID); err != nil {
+	if err := s.placeFor(reader{s, ctx}, gatehouse.UserPrincipal(&u), it, rootID, &f); err != nil {
 		return nil, nil, f, err
 	}
-	return &u, it, f, s.userFacts(reader{s, ctx}, gatehouse.UserPrincipal(&u), &f)
+	return &u, it, f, nil
 }
 
 // RecipientLink resolves a link token and a recipient session secret in

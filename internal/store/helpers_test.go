@@ -45,7 +45,7 @@ func (c *clock) Advance(d time.Duration) {
 // the DSN for direct SQL, and the clock.
 type env struct {
 	*store.Store
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	dsn   string
 	clock *clock
@@ -61,7 +61,7 @@ func newStore(t *testing.T, b testenv.Backend) *store.Store {
 // newEnv opens a fresh store on backend b with a clock set to a fixed time.
 // Like production, it sets a random audit key, so tests run the keyed
 // chain, sealed link tokens and the derived passcode key.
-func newEnv(t *testing.T, b testenv.Backend) *env {
+func newEnv(t testing.TB, b testenv.Backend) *env {
 	t.Helper()
 	dir := t.TempDir()
 	dsn := b.DSN(t, dir)
