@@ -89,6 +89,11 @@ type GroupFacts struct {
 	// Owner is true when the principal owns the group, or, for a site's
 	// group, owns the site.
 	Owner bool
+	// Member is true when the principal is a member of the group.
+	Member bool
+	// SiteGroup is true for a site's group; InSite when the principal is
+	// in one of that site's groups.
+	SiteGroup, InSite bool
 }
 
 // AuthorizeGroup decides whether p may read groups (manage false) or
@@ -108,4 +113,24 @@ func AuthorizeGroup(p Principal, manage bool, f GroupFacts) error {
 		return nil
 	}
 	return Errorf(EFORBIDDEN, "Only the group's owners and administrators can change this group.")
+}
+
+// AuthorizeGroupRead decides whether p may see a group (members false) or
+// who is in it (members true). Members see every group's name, to share
+// with it, but a site's groups only when they are in the site; who is in a
+// group is for its members and owners, and administrators. A group p may
+// not see answers ENOTFOUND.
+func AuthorizeGroupRead(p Principal, members bool, f GroupFacts) error {
+	if err := AuthorizeGroup(p, false, f); err != nil {
+		return err
+	}
+	switch {
+	case p.Kind == KindSystem, p.IsAdmin, f.Owner:
+		return nil
+	case f.SiteGroup && !f.InSite:
+		return Errorf(ENOTFOUND, "The group was not found.")
+	case !members, f.Member, f.SiteGroup:
+		return nil
+	}
+	return Errorf(EFORBIDDEN, "Only the group's members and owners, and administrators, can see who is in it.")
 }

@@ -80,6 +80,14 @@ var openRoutes = map[string]openRoute{
 	"GET /files":                       {reason: "the caller's own files", own: true},
 	"GET /shared":                      {reason: "what was shared with the caller's own address", own: true},
 	"POST /v1.0/invitations":           {reason: "any member may invite a guest; it touches nothing of anyone else's", own: true},
+
+	"POST /v1.0/groups":     {reason: "any member may create a group, which they then own", own: true},
+	"GET /v1.0/groups":      {reason: "members read groups' names, to share with one; not who is in them", own: true},
+	"GET /v1.0/groups/{id}": {reason: "members read a group's name, to share with it; not who is in it", own: true},
+	"POST /v1.0/sites":      {reason: "any member may create a site, which they then own", own: true},
+	"GET /v1.0/sites":       {reason: "the sites the caller is in", own: true},
+	"GET /sites":            {reason: "the sites the caller is in, and the form to create one", own: true},
+	"POST /sites":           {reason: "any member may create a site, which they then own", own: true},
 }
 
 // routeCSRF is the CSRF cookie every intruder sends and repeats, so that no
@@ -96,6 +104,9 @@ type routeVictim struct {
 	outboxID                     string
 	idpID                        string // a partner's identity provider: administrators' only
 	apiToken                     string // the victim's own, to check nothing changed
+	base                         string // the server's address, for @odata.id bodies
+	group                        string // a group the victim owns and is in
+	site, siteDrive, siteFile    string // a site the victim owns, its drive, a file in it
 }
 
 // values fills the wildcard {name} that follows the literal segment prev,
@@ -103,9 +114,13 @@ type routeVictim struct {
 func (v *routeVictim) values(prev, name string) []string {
 	switch name {
 	case "d":
-		return []string{v.drive}
+		return []string{v.drive, v.siteDrive}
 	case "i":
-		return []string{v.folder, v.file}
+		return []string{v.folder, v.file, v.siteFile}
+	case "site":
+		return []string{v.site}
+	case "userId":
+		return []string{v.userID}
 	case "rest": // PUT …/items/{rest...}: by id, or by parent and name
 		return []string{v.file + "/content", v.folder + ":/intruder.txt:/content"}
 	case "p", "perm":
@@ -123,7 +138,11 @@ func (v *routeVictim) values(prev, name string) []string {
 	case "id":
 		switch prev {
 		case "files", "items":
-			return []string{v.folder, v.file}
+			return []string{v.folder, v.file, v.siteFile}
+		case "groups":
+			return []string{v.group}
+		case "sites":
+			return []string{v.site}
 		case "users":
 			return []string{v.userID, v.email}
 		case "outbox":
@@ -139,8 +158,10 @@ func (v *routeVictim) values(prev, name string) []string {
 
 // private is what no intruder may read in an answer, unless they sent it.
 func (v *routeVictim) private() []string {
+	// A group's id and name are not private: members read them to share.
 	return []string{v.userID, v.email, v.name, v.drive, v.root, v.folder, v.file,
-		v.folderName, v.fileName, v.secret, v.perm, v.shareID, v.token, v.apiToken}
+		v.folderName, v.fileName, v.secret, v.perm, v.shareID, v.token, v.apiToken,
+		v.site, v.siteDrive, v.siteFile, "VictimSiteOpal", "victim site secret"}
 }
 
 // parsePattern splits a ServeMux pattern "[METHOD ][HOST]/PATH".
@@ -229,6 +250,23 @@ func (v *routeVictim) bodies() map[string]routeBody {
 			"clientId": "intruder", "clientSecret": "intruder-secret", "domains": []string{"partner.test"}}},
 		"PATCH /v1.0/identity/identityProviders/{id}": {json: map[string]any{"domains": []string{"partner.test"}, "clientSecret": "intruder-secret"}},
 		"POST /v1.0/invitations":                      {json: map[string]any{"invitedUserEmailAddress": "invitee@partner.test", "sendInvitationMessage": false}},
+
+		"POST /v1.0/groups":                    {json: map[string]any{"displayName": "Intruders", "mailNickname": "intruders", "securityEnabled": true}},
+		"PATCH /v1.0/groups/{id}":              {json: map[string]any{"displayName": "Intruders"}},
+		"POST /v1.0/groups/{id}/members/$ref":  {json: map[string]any{"@odata.id": v.base + "/v1.0/directoryObjects/mallory@example.com"}},
+		"POST /v1.0/groups/{id}/owners/$ref":   {json: map[string]any{"@odata.id": v.base + "/v1.0/directoryObjects/mallory@example.com"}},
+		"POST /v1.0/sites":                     {json: map[string]any{"displayName": "Intruder site"}},
+		"POST /v1.0/sites/{id}/share":          {json: map[string]any{"recipients": intruder, "role": "owner", "message": "hi"}},
+		"POST /sites":                          {form: url.Values{"name": {"Intruder site"}}},
+		"POST /sites/{site}/share":             {form: url.Values{"email": {"intruder@partner.test"}, "role": {"owner"}}},
+		"POST /sites/{site}/remove":            {form: url.Values{"group": {v.group}, "user": {v.userID}}},
+		"POST /sites/{site}/files/{id}/folder": {form: url.Values{"name": {"Intruder"}}},
+		"POST /sites/{site}/files/{id}/upload": {multipart: true},
+		"POST /sites/{site}/items/{id}/rename": {form: url.Values{"name": {"intruder.txt"}}},
+		"POST /sites/{site}/items/{id}/share":  {form: url.Values{"emails": {"intruder@partner.test"}, "type": {"edit"}}},
+		"POST /admin/groups":                   {form: url.Values{"name": {"Intruders"}}},
+		"POST /admin/groups/{id}/members":      {form: url.Values{"ref": {"mallory@example.com"}, "role": {"owner"}}},
+		"POST /admin/groups/{id}/remove":       {form: url.Values{"user": {v.userID}, "role": {"owner"}}},
 	}
 }
 
@@ -469,6 +507,36 @@ func TestRoutesRefuseIntruders(t *testing.T) {
 			if u, err := s.Store.User(ctx, v.userID); err != nil || u.Disabled {
 				t.Errorf("the victim's account: %+v, %v", u, err)
 			}
+			// The victim's group and site: the same name, the same people.
+			if g := vc.json("GET", "/v1.0/groups/"+v.group, nil, 200); g["displayName"] != "Victim team" {
+				t.Errorf("the victim's group is now %v", g["displayName"])
+			}
+			for _, role := range []string{"members", "owners"} {
+				if m := vc.json("GET", "/v1.0/groups/"+v.group+"/"+role, nil, 200)["value"].([]any); len(m) != 1 || m[0].(map[string]any)["id"] != v.userID {
+					t.Errorf("the victim's group's %s after the intruders: %v", role, m)
+				}
+			}
+			st := vc.json("GET", "/v1.0/sites/"+v.site, nil, 200)
+			if st["displayName"] != "VictimSiteOpal" {
+				t.Errorf("the victim's site: %v", st)
+			}
+			site, access, err := s.Store.SiteFacts(ctx, gatehouse.UserPrincipal(&gatehouse.User{ID: v.userID, Email: v.email}), v.site)
+			if err != nil || access != gatehouse.AccessOwner {
+				t.Errorf("the victim's access to their site: %v, %v", access, err)
+			} else {
+				for _, gid := range []string{site.OwnersGroupID, site.MembersGroupID, site.VisitorsGroupID} {
+					want := 0
+					if gid == site.OwnersGroupID {
+						want = 1
+					}
+					if m, err := s.Store.GroupMembers(ctx, gid, gatehouse.GroupMember, "", 10); err != nil || len(m) != want {
+						t.Errorf("the site's group %s has %d members after the intruders, want %d (%v)", gid, len(m), want, err)
+					}
+				}
+			}
+			if kids := vc.json("GET", "/v1.0/drives/"+v.siteDrive+"/items/"+vc.json("GET", "/v1.0/drives/"+v.siteDrive+"/root", nil, 200)["id"].(string)+"/children", nil, 200)["value"].([]any); len(kids) != 1 {
+				t.Errorf("the victim's site holds %d items, want only its file", len(kids))
+			}
 		})
 	}
 }
@@ -516,6 +584,17 @@ func routeSetup(t *testing.T, s *server, relay *mailtest.Server) (*routeVictim, 
 		t.Fatalf("CreateIdentityProvider: %v", err)
 	}
 	v.idpID = idp.ID
+
+	// A group and a site of the victim's, with a file in the site.
+	v.base = s.URL
+	v.group = vc.json("POST", "/v1.0/groups", map[string]any{"displayName": "Victim team", "mailNickname": "victimteam", "securityEnabled": true}, 201)["id"].(string)
+	if st, _, out := vc.do("POST", "/v1.0/groups/"+v.group+"/members/$ref", map[string]any{"@odata.id": s.URL + "/v1.0/directoryObjects/" + victim.ID}); st != 204 {
+		t.Fatalf("victim joins their group: %d %s", st, out)
+	}
+	site := vc.json("POST", "/v1.0/sites", map[string]any{"displayName": "VictimSiteOpal", "description": "the victim's"}, 201)
+	v.site, v.siteDrive = site["id"].(string), site["drive"].(map[string]any)["id"].(string)
+	siteRoot := vc.json("GET", "/v1.0/drives/"+v.siteDrive+"/root", nil, 200)["id"].(string)
+	v.siteFile = vc.json("PUT", "/v1.0/drives/"+v.siteDrive+"/items/"+siteRoot+":/site-plan.txt:/content", "victim site secret", 201)["id"].(string)
 
 	// Another member, with a link of their own verified by an outsider.
 	mallory := s.addUser("mallory@example.com", "Mallory Member", "correct horse battery", false)

@@ -58,6 +58,10 @@ func (h *Handler) managedGroup(r *http.Request, c *caller) (*gatehouse.Group, er
 	if err != nil {
 		return nil, err
 	}
+	// A group the caller may not see is not found, whatever they ask.
+	if err := gatehouse.AuthorizeGroupRead(c.Principal, false, f); err != nil {
+		return nil, err
+	}
 	if err := gatehouse.AuthorizeGroup(c.Principal, true, f); err != nil {
 		return nil, err
 	}
@@ -124,7 +128,7 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, c *caller) 
 			return gatehouse.Errorf(gatehouse.EINVALID, "The $skiptoken is not valid; use the @odata.nextLink as given.")
 		}
 	}
-	groups, err := h.store.Groups(r.Context(), after.Name, after.ID, n+1)
+	groups, err := h.store.GroupsFor(r.Context(), c.Principal, after.Name, after.ID, n+1)
 	if err != nil {
 		return err
 	}
@@ -142,11 +146,21 @@ func (h *Handler) listGroups(w http.ResponseWriter, r *http.Request, c *caller) 
 	return nil
 }
 
-func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request, c *caller) error {
+// readGroup is the group named in the path when the caller may see it, or
+// with members true, who is in it.
+func (h *Handler) readGroup(r *http.Request, c *caller, members bool) (*gatehouse.Group, error) {
 	if err := gatehouse.AuthorizeGroup(c.Principal, false, gatehouse.GroupFacts{}); err != nil {
-		return err
+		return nil, err
 	}
-	g, err := h.store.Group(r.Context(), r.PathValue("id"))
+	g, f, err := h.store.GroupFacts(r.Context(), c.Principal, r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	return g, gatehouse.AuthorizeGroupRead(c.Principal, members, f)
+}
+
+func (h *Handler) getGroup(w http.ResponseWriter, r *http.Request, c *caller) error {
+	g, err := h.readGroup(r, c, false)
 	if err != nil {
 		return err
 	}
@@ -278,14 +292,11 @@ func (h *Handler) removeGroupMember(role string) handlerFunc {
 // address.
 func (h *Handler) listGroupMembers(role string) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request, c *caller) error {
-		if err := gatehouse.AuthorizeGroup(c.Principal, false, gatehouse.GroupFacts{}); err != nil {
-			return err
-		}
-		n, err := pageSize(r)
+		g, err := h.readGroup(r, c, true)
 		if err != nil {
 			return err
 		}
-		g, err := h.store.Group(r.Context(), r.PathValue("id"))
+		n, err := pageSize(r)
 		if err != nil {
 			return err
 		}

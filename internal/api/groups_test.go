@@ -348,13 +348,15 @@ func TestGroupsAPISiteGroups(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, gid := range []string{st.OwnersGroupID, st.MembersGroupID, st.VisitorsGroupID} {
-				code, m, raw := e.json("GET", "/v1.0/groups/"+gid, e.carolTok, "")
+				code, m, raw := e.json("GET", "/v1.0/groups/"+gid, e.member, "")
 				if code != http.StatusOK || m["siteId"] != st.ID || m["securityEnabled"] != true {
 					t.Errorf("site group: %d %s", code, raw)
 				}
+				// Outside the site, its groups do not exist.
+				e.want("GET", "/v1.0/groups/"+gid, e.carolTok, "", http.StatusNotFound)
 			}
 			mp := "/v1.0/groups/" + st.MembersGroupID
-			e.want("POST", mp+"/members/$ref", e.carolTok, odataRef(groupsBase+"/v1.0/directoryObjects/"+e.carol.ID), http.StatusForbidden)
+			e.want("POST", mp+"/members/$ref", e.carolTok, odataRef(groupsBase+"/v1.0/directoryObjects/"+e.carol.ID), http.StatusNotFound)
 			e.want("POST", mp+"/members/$ref", e.member, odataRef(groupsBase+"/v1.0/directoryObjects/"+e.carol.ID), http.StatusNoContent)
 			// A site member is no owner of the site's groups.
 			e.want("POST", mp+"/members/$ref", e.carolTok, odataRef(groupsBase+"/v1.0/users/"+e.guest.ID), http.StatusForbidden)

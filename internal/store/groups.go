@@ -52,8 +52,11 @@ func (s *Store) group(q querier, id, lock string) (*gatehouse.Group, error) {
 // GroupFacts loads a group and the facts about it for p. Returns ENOTFOUND.
 func (s *Store) GroupFacts(ctx context.Context, p gatehouse.Principal, id string) (*gatehouse.Group, gatehouse.GroupFacts, error) {
 	var f gatehouse.GroupFacts
-	g, err := scanGroup(s.queryRow(ctx, `SELECT `+groupColumns+`, `+groupOwnerExpr+` FROM security_groups g WHERE g.id = ?`,
-		p.UserID, p.UserID, id), &f.Owner)
+	g, err := scanGroup(s.queryRow(ctx, `SELECT `+groupColumns+`, `+groupOwnerExpr+`,
+			EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND m.role = 'member' AND m.user_id = ?),
+			g.drive_id IS NOT NULL, `+inSiteExpr+`
+		FROM security_groups g WHERE g.id = ?`,
+		p.UserID, p.UserID, p.UserID, p.UserID, id), &f.Owner, &f.Member, &f.SiteGroup, &f.InSite)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, f, notFound("The group")
 	}
@@ -66,14 +69,29 @@ const groupOwnerExpr = `(EXISTS (SELECT 1 FROM group_members m WHERE m.group_id 
 	OR EXISTS (SELECT 1 FROM security_groups sg JOIN group_members m ON m.group_id = sg.id AND m.role = 'member'
 		WHERE g.drive_id IS NOT NULL AND sg.drive_id = g.drive_id AND sg.drive_access = 3 AND m.user_id = ?))`
 
-// Groups lists groups by display name after the cursor (display name, id).
+// inSiteExpr is true when the user (the argument) is in one of the groups
+// of the site whose group g is.
+const inSiteExpr = `EXISTS (SELECT 1 FROM security_groups sg JOIN group_members m ON m.group_id = sg.id AND m.role = 'member'
+		WHERE g.drive_id IS NOT NULL AND sg.drive_id = g.drive_id AND m.user_id = ?)`
+
+// Groups lists every group by display name after the cursor (display
+// name, id), for administrators.
 func (s *Store) Groups(ctx context.Context, afterName, afterID string, limit int) ([]*gatehouse.Group, error) {
+	return s.GroupsFor(ctx, gatehouse.SystemPrincipal(), afterName, afterID, limit)
+}
+
+// GroupsFor is Groups as p may see them: administrators all, others every
+// group but the groups of sites they are not in.
+func (s *Store) GroupsFor(ctx context.Context, p gatehouse.Principal, afterName, afterID string, limit int) ([]*gatehouse.Group, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 1000
 	}
-	rows, err := s.query(ctx, `SELECT `+groupColumns+` FROM security_groups g
-		WHERE g.display_name > ? OR (g.display_name = ? AND g.id > ?) ORDER BY g.display_name, g.id LIMIT ?`,
-		afterName, afterName, afterID, limit)
+	q, args := `SELECT `+groupColumns+` FROM security_groups g
+		WHERE (g.display_name > ? OR (g.display_name = ? AND g.id > ?))`, []any{afterName, afterName, afterID}
+	if p.Kind != gatehouse.KindSystem && !p.IsAdmin {
+		q, args = q+` AND (g.drive_id IS NULL OR `+inSiteExpr+`)`, append(args, p.UserID)
+	}
+	rows, err := s.query(ctx, q+` ORDER BY g.display_name, g.id LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, err
 	}

@@ -75,7 +75,7 @@ func (h *Handler) showShareDialog(w http.ResponseWriter, r *http.Request, pl *pl
 	// Members may share with any group; guests use no groups.
 	if gatehouse.AuthorizeGroup(callerFrom(r).Principal, false, gatehouse.GroupFacts{}) == nil {
 		var err error
-		if d.Groups, err = h.store.Groups(r.Context(), "", "", shareGroupsLimit); err != nil {
+		if d.Groups, err = h.store.GroupsFor(r.Context(), callerFrom(r).Principal, "", "", shareGroupsLimit); err != nil {
 			h.fail(w, r, err)
 			return
 		}
