@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"gatehouse"
 	"gatehouse/internal/mailtest"
 	"gatehouse/internal/testenv"
 )
@@ -221,6 +222,14 @@ type fixture struct {
 	outboxID              string
 	idp                   string // a partner's identity provider, which routes may change and delete
 	invite                string // an invitation's redeem token
+
+	group, throwGroup, throwGroup2  string // a group with throwUser as member and owner; groups routes may delete
+	groupPerm                       string // a link on folder granted to group
+	site, throwSite, throwSite2     string // a site; sites routes may delete
+	siteDrive, siteRoot, siteFolder string
+	siteFile, siteMembers, sitePerm string // sitePerm: a link on siteFile to an address and group; siteMembers: the site's Members group, with throwUser
+	siteThrowFile, siteThrowFile2   string // site items routes may delete
+	siteThrowPerm                   string // a link on siteThrowFile2 routes may delete
 }
 
 const ext = "ext@partner.test"
@@ -287,7 +296,53 @@ func newFixture(t *testing.T, b testenv.Backend) *fixture {
 		"clientId": "gatehouse", "clientSecret": "fabrikam-secret", "domains": []string{"fabrikam.example"}}, 201)["id"].(string)
 	f.invite = strings.TrimPrefix(a.json("POST", "/v1.0/invitations", map[string]any{"invitedUserEmailAddress": "guest@elsewhere.example"},
 		201)["inviteRedeemUrl"].(string), s.URL+"/invite/")
+	f.addGroupsAndSites(t, a, admin)
 	return f
+}
+
+// addGroupsAndSites makes the groups and sites the group and site routes
+// are sent to.
+func (f *fixture) addGroupsAndSites(t *testing.T, a *apiClient, admin *gatehouse.User) {
+	ctx := context.Background()
+	s := f.s
+	addRef := func(g, role, user string) {
+		if st, _, out := a.do("POST", "/v1.0/groups/"+g+"/"+role+"/$ref", map[string]any{"@odata.id": s.URL + "/v1.0/directoryObjects/" + user}); st != 204 {
+			t.Fatalf("add %s to %s as %s: %d %s", user, g, role, st, out)
+		}
+	}
+	newGroup := func(name string) string {
+		return a.json("POST", "/v1.0/groups", map[string]any{"displayName": name, "description": "for malformed requests",
+			"mailNickname": strings.ToLower(strings.ReplaceAll(name, " ", "")), "securityEnabled": true}, 201)["id"].(string)
+	}
+	f.group, f.throwGroup, f.throwGroup2 = newGroup("Malformed team"), newGroup("Throw team"), newGroup("Throw team two")
+	addRef(f.group, "members", f.throwUser)
+	addRef(f.group, "owners", f.throwUser)
+	items := "/v1.0/drives/" + f.d + "/items/"
+	f.groupPerm = a.json("POST", items+f.folder+"/invite", map[string]any{"recipients": []any{map[string]any{"objectId": f.group}},
+		"roles": []string{"read"}, "requireSignIn": true, "sendInvitation": false}, 200)["value"].([]any)[0].(map[string]any)["id"].(string)
+
+	newSite := func(name string) map[string]any {
+		return a.json("POST", "/v1.0/sites", map[string]any{"displayName": name, "description": "for malformed requests"}, 201)
+	}
+	site := newSite("Malformed site")
+	f.site, f.siteDrive = site["id"].(string), site["drive"].(map[string]any)["id"].(string)
+	f.throwSite, f.throwSite2 = newSite("Throw site")["id"].(string), newSite("Throw site two")["id"].(string)
+	st, _, err := s.Store.SiteFacts(ctx, gatehouse.UserPrincipal(admin), f.site)
+	if err != nil {
+		t.Fatalf("SiteFacts: %v", err)
+	}
+	f.siteMembers = st.MembersGroupID
+	addRef(f.siteMembers, "members", f.throwUser)
+	f.siteRoot = a.json("GET", "/v1.0/drives/"+f.siteDrive+"/root", nil, 200)["id"].(string)
+	sitems := "/v1.0/drives/" + f.siteDrive + "/items/"
+	f.siteFolder = a.json("POST", sitems+f.siteRoot+"/children", map[string]any{"name": "Plans", "folder": map[string]any{}}, 201)["id"].(string)
+	f.siteFile = a.json("PUT", sitems+f.siteFolder+":/plan.txt:/content", "site notes", 201)["id"].(string)
+	f.siteThrowFile = a.json("PUT", sitems+f.siteRoot+":/throw.txt:/content", "x", 201)["id"].(string)
+	f.siteThrowFile2 = a.json("PUT", sitems+f.siteRoot+":/throw2.txt:/content", "x", 201)["id"].(string)
+	f.sitePerm = a.json("POST", sitems+f.siteFile+"/createLink", map[string]any{"type": "view", "scope": "users",
+		"recipients": []any{map[string]any{"email": "sitefriend@partner.test"}, map[string]any{"objectId": f.group}}}, 201)["id"].(string)
+	f.siteThrowPerm = a.json("POST", sitems+f.siteThrowFile2+"/createLink", map[string]any{"type": "view", "scope": "users",
+		"recipients": []any{map[string]any{"email": "other@partner.test"}}}, 201)["id"].(string)
 }
 
 // routes lists every route of the server (internal/api/api.go and
@@ -340,6 +395,22 @@ func (f *fixture) routes() []route {
 			"issuer": "https://login.fabrikam.example/", "clientSecret": "rotated-secret", "domains": []string{"fabrikam.example", "fabrikam.test"}}},
 		{"POST", "/v1.0/invitations", asBearer, bodyJSON, map[string]any{"invitedUserEmailAddress": "invitee@partner.test", "invitedUserDisplayName": "Invitee",
 			"inviteRedirectUrl": "/", "sendInvitationMessage": true, "invitedUserMessageInfo": map[string]any{"customizedMessageBody": "hi"}}},
+		{"POST", it + f.file + "/invite", asBearer, bodyJSON, map[string]any{"recipients": []any{map[string]any{"objectId": f.group}}, "roles": []string{"read"},
+			"requireSignIn": true, "sendInvitation": false}},
+		{"POST", it + f.folder + "/permissions/" + f.groupPerm + "/revokeGrants", asBearer, bodyJSON, map[string]any{"grantees": []any{map[string]any{"objectId": f.group}}}},
+		{"POST", "/v1.0/groups", asBearer, bodyJSON, map[string]any{"displayName": "New team", "description": "d", "mailNickname": "newteam", "securityEnabled": true}},
+		{"GET", "/v1.0/groups", asBearer, bodyNone, nil},
+		{"GET", "/v1.0/groups/" + f.group, asBearer, bodyNone, nil},
+		{"PATCH", "/v1.0/groups/" + f.group, asBearer, bodyJSON, map[string]any{"displayName": "Malformed team", "description": "still", "mailNickname": "malformedteam", "securityEnabled": true}},
+		{"GET", "/v1.0/groups/" + f.group + "/members", asBearer, bodyNone, nil},
+		{"GET", "/v1.0/groups/" + f.group + "/owners", asBearer, bodyNone, nil},
+		{"POST", "/v1.0/groups/" + f.group + "/members/$ref", asBearer, bodyJSON, map[string]any{"@odata.id": f.s.URL + "/v1.0/directoryObjects/" + f.throwUser}},
+		{"POST", "/v1.0/groups/" + f.group + "/owners/$ref", asBearer, bodyJSON, map[string]any{"@odata.id": f.s.URL + "/v1.0/directoryObjects/" + f.throwUser}},
+		{"POST", "/v1.0/sites", asBearer, bodyJSON, map[string]any{"displayName": "New site", "description": "d"}},
+		{"GET", "/v1.0/sites", asBearer, bodyNone, nil},
+		{"GET", "/v1.0/sites/" + f.site, asBearer, bodyNone, nil},
+		{"GET", "/v1.0/sites/" + f.site + "/drive", asBearer, bodyNone, nil},
+		{"POST", "/v1.0/sites/" + f.site + "/share", asBearer, bodyJSON, map[string]any{"recipients": recipients, "role": "read", "message": "hi"}},
 		{"POST", "/v1.0/nothing/here", asBearer, bodyNone, nil},
 
 		{"GET", "/", asMember, bodyNone, nil},
@@ -355,6 +426,24 @@ func (f *fixture) routes() []route {
 		{"POST", "/items/" + f.file + "/share", asMember, bodyForm, map[string]any{"emails": "form@partner.test", "type": "view", "message": "hi", "expires": "2096-01-01"}},
 		{"GET", "/items/" + f.folder + "/access", asMember, bodyNone, nil},
 		{"POST", "/items/" + f.throwFile2 + "/access/" + f.throwPerm + "/remove", asMember, bodyForm, map[string]any{"email": "nobody@partner.test"}},
+		{"POST", "/items/" + f.folder + "/access/" + f.groupPerm + "/groups/remove", asMember, bodyForm, map[string]any{"group": f.group}},
+
+		{"GET", "/sites", asMember, bodyNone, nil},
+		{"POST", "/sites", asMember, bodyForm, map[string]any{"name": "Form site", "description": "d"}},
+		{"GET", "/sites/" + f.site, asMember, bodyNone, nil},
+		{"POST", "/sites/" + f.site + "/share", asMember, bodyForm, map[string]any{"email": "form@partner.test", "role": "read", "message": "hi"}},
+		{"POST", "/sites/" + f.site + "/remove", asMember, bodyForm, map[string]any{"group": f.siteMembers, "user": f.throwUser}},
+		{"GET", "/sites/" + f.site + "/files/" + f.siteRoot, asMember, bodyNone, nil},
+		{"GET", "/sites/" + f.site + "/files/" + f.siteFolder, asMember, bodyNone, nil},
+		{"POST", "/sites/" + f.site + "/files/" + f.siteFolder + "/folder", asMember, bodyForm, map[string]any{"name": "Form folder"}},
+		{"POST", "/sites/" + f.site + "/files/" + f.siteFolder + "/upload", asMember, bodyMultipart, nil},
+		{"POST", "/sites/" + f.site + "/items/" + f.siteFile + "/rename", asMember, bodyForm, map[string]any{"name": "plan.txt"}},
+		{"GET", "/sites/" + f.site + "/items/" + f.siteFile + "/download", asMember, bodyNone, nil},
+		{"GET", "/sites/" + f.site + "/items/" + f.siteFile + "/share", asMember, bodyNone, nil},
+		{"POST", "/sites/" + f.site + "/items/" + f.siteFile + "/share", asMember, bodyForm, map[string]any{"emails": "form@partner.test", "type": "view", "message": "hi", "group": f.group}},
+		{"GET", "/sites/" + f.site + "/items/" + f.siteFile + "/access", asMember, bodyNone, nil},
+		{"POST", "/sites/" + f.site + "/items/" + f.siteFile + "/access/" + f.sitePerm + "/remove", asMember, bodyForm, map[string]any{"email": "sitefriend@partner.test"}},
+		{"POST", "/sites/" + f.site + "/items/" + f.siteFile + "/access/" + f.sitePerm + "/groups/remove", asMember, bodyForm, map[string]any{"group": f.group}},
 
 		{"GET", "/s/" + tok, asRecipient, bodyNone, nil},
 		{"POST", "/s/" + tok + "/passcode", asAnyone, bodyInput, map[string]any{"email": "stranger@partner.test"}},
@@ -374,12 +463,25 @@ func (f *fixture) routes() []route {
 		{"POST", "/admin/outbox/" + f.outboxID + "/retry", asMember, bodyForm, map[string]any{"state": "failed"}},
 		{"GET", "/admin/pauses", asMember, bodyNone, nil},
 		{"POST", "/admin/pauses/clear", asMember, bodyForm, map[string]any{"shareId": f.shareID, "email": ext}},
+		{"GET", "/admin/groups", asMember, bodyNone, nil},
+		{"POST", "/admin/groups", asMember, bodyForm, map[string]any{"name": "Form team", "description": "d", "mailNickname": "formteam"}},
+		{"GET", "/admin/groups/" + f.group, asMember, bodyNone, nil},
+		{"POST", "/admin/groups/" + f.group + "/members", asMember, bodyForm, map[string]any{"ref": "throw@example.com", "role": "member"}},
 		{"GET", "/static/app.js", asAnyone, bodyNone, nil},
 		{"GET", "/invite/" + f.invite, asAnyone, bodyNone, nil},
 		{"POST", "/invite/" + f.invite + "/passcode", asAnyone, bodyInput, map[string]any{}},
 		{"POST", "/invite/" + f.invite + "/verify", asAnyone, bodyInput, map[string]any{"code": "12345678"}},
 
 		// These end what they name; they come last.
+		{"POST", "/admin/groups/" + f.group + "/remove", asMember, bodyForm, map[string]any{"user": f.throwUser, "role": "owner"}},
+		{"DELETE", "/v1.0/groups/" + f.group + "/members/" + f.throwUser + "/$ref", asBearer, bodyNone, nil},
+		{"DELETE", "/v1.0/groups/" + f.group + "/owners/" + f.throwUser + "/$ref", asBearer, bodyNone, nil},
+		{"POST", "/admin/groups/" + f.throwGroup + "/delete", asMember, bodyForm, nil},
+		{"DELETE", "/v1.0/groups/" + f.throwGroup2, asBearer, bodyNone, nil},
+		{"POST", "/sites/" + f.site + "/items/" + f.siteThrowFile + "/delete", asMember, bodyForm, nil},
+		{"POST", "/sites/" + f.site + "/items/" + f.siteThrowFile2 + "/access/" + f.siteThrowPerm + "/delete", asMember, bodyForm, nil},
+		{"POST", "/sites/" + f.throwSite + "/delete", asMember, bodyForm, nil},
+		{"DELETE", "/v1.0/sites/" + f.throwSite2, asBearer, bodyNone, nil},
 		{"POST", "/items/" + f.throwFile + "/delete", asMember, bodyForm, nil},
 		{"POST", "/items/" + f.throwFile2 + "/access/" + f.throwPerm + "/delete", asMember, bodyForm, nil},
 		{"DELETE", it + f.throwFile2 + "/permissions/" + f.throwPerm, asBearer, bodyNone, nil},
@@ -397,7 +499,9 @@ func (f *fixture) routes() []route {
 func (f *fixture) badPaths(path string) []string {
 	tok := strings.TrimPrefix(f.link, f.s.URL+"/s/")
 	values := []string{f.d, f.root, f.folder, f.file, f.perm, f.shareID, tok, f.throwFile, f.throwFile2,
-		f.throwPerm, f.throwUser, f.outboxID, f.idp, ext, "app.js"}
+		f.throwPerm, f.throwUser, f.outboxID, f.idp, ext, "app.js",
+		f.group, f.throwGroup, f.throwGroup2, f.groupPerm, f.site, f.throwSite, f.throwSite2, f.siteDrive, f.siteRoot, f.siteFolder,
+		f.siteFile, f.siteMembers, f.sitePerm, f.siteThrowFile, f.siteThrowFile2, f.siteThrowPerm}
 	var out []string
 	for _, v := range values {
 		if !strings.Contains(path, v) {
