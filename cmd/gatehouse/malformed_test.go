@@ -224,7 +224,7 @@ type fixture struct {
 	invite                string // an invitation's redeem token
 
 	group, throwGroup, throwGroup2  string // a group with throwUser as member and owner; groups routes may delete
-	groupPerm                       string // a link on folder granted to group
+	groupPerm, groupPerm2           string // links on folder granted to group, for the API and the UI
 	site, throwSite, throwSite2     string // a site; sites routes may delete
 	siteDrive, siteRoot, siteFolder string
 	siteFile, siteMembers, sitePerm string // sitePerm: a link on siteFile to an address and group; siteMembers: the site's Members group, with throwUser
@@ -317,9 +317,13 @@ func (f *fixture) addGroupsAndSites(t *testing.T, a *apiClient, admin *gatehouse
 	f.group, f.throwGroup, f.throwGroup2 = newGroup("Malformed team"), newGroup("Throw team"), newGroup("Throw team two")
 	addRef(f.group, "members", f.throwUser)
 	addRef(f.group, "owners", f.throwUser)
+	addRef(f.throwGroup, "members", f.throwUser)
 	items := "/v1.0/drives/" + f.d + "/items/"
-	f.groupPerm = a.json("POST", items+f.folder+"/invite", map[string]any{"recipients": []any{map[string]any{"objectId": f.group}},
-		"roles": []string{"read"}, "requireSignIn": true, "sendInvitation": false}, 200)["value"].([]any)[0].(map[string]any)["id"].(string)
+	groupLink := func(role string) string {
+		return a.json("POST", items+f.folder+"/invite", map[string]any{"recipients": []any{map[string]any{"objectId": f.group}},
+			"roles": []string{role}, "requireSignIn": true, "sendInvitation": false}, 200)["value"].([]any)[0].(map[string]any)["id"].(string)
+	}
+	f.groupPerm, f.groupPerm2 = groupLink("read"), groupLink("write")
 
 	newSite := func(name string) map[string]any {
 		return a.json("POST", "/v1.0/sites", map[string]any{"displayName": name, "description": "for malformed requests"}, 201)
@@ -426,7 +430,7 @@ func (f *fixture) routes() []route {
 		{"POST", "/items/" + f.file + "/share", asMember, bodyForm, map[string]any{"emails": "form@partner.test", "type": "view", "message": "hi", "expires": "2096-01-01"}},
 		{"GET", "/items/" + f.folder + "/access", asMember, bodyNone, nil},
 		{"POST", "/items/" + f.throwFile2 + "/access/" + f.throwPerm + "/remove", asMember, bodyForm, map[string]any{"email": "nobody@partner.test"}},
-		{"POST", "/items/" + f.folder + "/access/" + f.groupPerm + "/groups/remove", asMember, bodyForm, map[string]any{"group": f.group}},
+		{"POST", "/items/" + f.folder + "/access/" + f.groupPerm2 + "/groups/remove", asMember, bodyForm, map[string]any{"group": f.group}},
 
 		{"GET", "/sites", asMember, bodyNone, nil},
 		{"POST", "/sites", asMember, bodyForm, map[string]any{"name": "Form site", "description": "d"}},
@@ -473,7 +477,7 @@ func (f *fixture) routes() []route {
 		{"POST", "/invite/" + f.invite + "/verify", asAnyone, bodyInput, map[string]any{"code": "12345678"}},
 
 		// These end what they name; they come last.
-		{"POST", "/admin/groups/" + f.group + "/remove", asMember, bodyForm, map[string]any{"user": f.throwUser, "role": "owner"}},
+		{"POST", "/admin/groups/" + f.throwGroup + "/remove", asMember, bodyForm, map[string]any{"user": f.throwUser, "role": "member"}},
 		{"DELETE", "/v1.0/groups/" + f.group + "/members/" + f.throwUser + "/$ref", asBearer, bodyNone, nil},
 		{"DELETE", "/v1.0/groups/" + f.group + "/owners/" + f.throwUser + "/$ref", asBearer, bodyNone, nil},
 		{"POST", "/admin/groups/" + f.throwGroup + "/delete", asMember, bodyForm, nil},
@@ -500,7 +504,7 @@ func (f *fixture) badPaths(path string) []string {
 	tok := strings.TrimPrefix(f.link, f.s.URL+"/s/")
 	values := []string{f.d, f.root, f.folder, f.file, f.perm, f.shareID, tok, f.throwFile, f.throwFile2,
 		f.throwPerm, f.throwUser, f.outboxID, f.idp, ext, "app.js",
-		f.group, f.throwGroup, f.throwGroup2, f.groupPerm, f.site, f.throwSite, f.throwSite2, f.siteDrive, f.siteRoot, f.siteFolder,
+		f.group, f.throwGroup, f.throwGroup2, f.groupPerm, f.groupPerm2, f.site, f.throwSite, f.throwSite2, f.siteDrive, f.siteRoot, f.siteFolder,
 		f.siteFile, f.siteMembers, f.sitePerm, f.siteThrowFile, f.siteThrowFile2, f.siteThrowPerm}
 	var out []string
 	for _, v := range values {
