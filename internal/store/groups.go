@@ -404,3 +404,35 @@ func (s *Store) GroupMembers(ctx context.Context, groupID, role, after string, l
 	}
 	return out, rows.Err()
 }
+
+// leaveGroups takes a user being deleted out of every group, each removal
+// recorded as if made one by one.
+func (tx *Tx) leaveGroups(by gatehouse.Actor, userID string) error {
+	rows, err := tx.query(`SELECT group_id, role FROM group_members WHERE user_id = ? ORDER BY group_id, role`, userID)
+	if err != nil {
+		return err
+	}
+	var ms [][2]string
+	for rows.Next() {
+		var m [2]string
+		if err := rows.Scan(&m[0], &m[1]); err != nil {
+			rows.Close()
+			return err
+		}
+		ms = append(ms, m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, m := range ms {
+		g, err := tx.s.group(tx, m[0], "")
+		if err != nil {
+			return err
+		}
+		if err := tx.removeGroupMember(by, g, userID, m[1]); err != nil {
+			return err
+		}
+	}
+	return nil
+}

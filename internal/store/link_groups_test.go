@@ -168,3 +168,34 @@ func TestShareObjectIDs(t *testing.T) {
 		})
 	}
 }
+
+// TestDeleteUserLeavesGroups: deleting a user records their removal from
+// each group they were in, then UserDeleted.
+func TestDeleteUserLeavesGroups(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b)
+			_, ann, _ := e.member("ann@example.com")
+			bob, _, _ := e.member("bob@example.com")
+			g, err := e.CreateGroup(ctx, ann, store.NewGroup{DisplayName: "Team", MailNickname: "team"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, role := range []string{gatehouse.GroupMember, gatehouse.GroupOwner} {
+				if _, err := e.AddGroupMember(ctx, ann, g.ID, bob.ID, role); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := e.DeleteUser(ctx, ann, bob.ID); err != nil {
+				t.Fatal(err)
+			}
+			recs := e.records(gatehouse.AuditFilter{Operation: gatehouse.OpRemovedFromGroup})
+			if len(recs) != 2 || recs[0].TargetUserOrGroupName != "bob@example.com" || recs[0].ObjectID != g.ID {
+				t.Errorf("RemovedFromGroup records on deleting a member: %+v", recs)
+			}
+			if n := e.count(`SELECT COUNT(*) FROM group_members WHERE user_id = ?`, bob.ID); n != 0 {
+				t.Errorf("%d memberships outlive the user", n)
+			}
+		})
+	}
+}

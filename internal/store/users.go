@@ -306,6 +306,9 @@ func (tx *Tx) deleteUser(by gatehouse.Actor, id string) ([]string, error) {
 	if _, err := tx.exec(`DELETE FROM recipient_sessions WHERE email = ?`, u.Email); err != nil {
 		return nil, err
 	}
+	if err := tx.leaveGroups(by, u.ID); err != nil {
+		return nil, err
+	}
 	for _, q := range []string{
 		`DELETE FROM item_versions WHERE item_id IN (SELECT i.id FROM items i JOIN drives d ON d.id = i.drive_id WHERE d.owner_id = ?)`,
 		`DELETE FROM items WHERE drive_id IN (SELECT id FROM drives WHERE owner_id = ?)`,
