@@ -158,7 +158,16 @@ func (h *Handler) writeDrive(w http.ResponseWriter, r *http.Request, c *caller, 
 			owner = u
 		}
 	}
-	httpx.WriteJSON(w, http.StatusOK, h.driveJSON(d, owner))
+	out := h.driveJSON(d, owner)
+	if d.Type == gatehouse.DriveTypeLibrary {
+		// A site's library is named and found as its site shows it.
+		st, err := h.store.SiteByDrive(r.Context(), d.ID)
+		if err != nil {
+			return err
+		}
+		out["name"], out["webUrl"] = "Documents", h.store.SiteURL(st.ID)
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 

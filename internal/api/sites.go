@@ -108,10 +108,7 @@ func (h *Handler) getSiteDrive(w http.ResponseWriter, r *http.Request, c *caller
 	if err != nil {
 		return err
 	}
-	out := h.driveJSON(d, nil)
-	out["name"], out["webUrl"] = "Documents", h.store.SiteURL(st.ID)
-	httpx.WriteJSON(w, http.StatusOK, out)
-	return nil
+	return h.writeDrive(w, r, c, d)
 }
 
 // siteShareBody is POST /v1.0/sites/{id}/share.

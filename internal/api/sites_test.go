@@ -143,9 +143,12 @@ func TestSitesAPI(t *testing.T) {
 					t.Errorf("%s GET site drive: %d %s", c.who, code, raw)
 				}
 			}
-			code, m, raw = e.callJSON("GET", site+"/drive", daveTok, "")
-			if code != 200 || m["id"] != driveID || m["driveType"] != gatehouse.DriveTypeLibrary || m["root"] == nil {
-				t.Errorf("site drive %s", raw)
+			for _, p := range []string{site + "/drive", "/v1.0/drives/" + driveID} {
+				code, m, raw = e.callJSON("GET", p, daveTok, "")
+				if code != 200 || m["id"] != driveID || m["driveType"] != gatehouse.DriveTypeLibrary || m["root"] == nil ||
+					m["name"] != "Documents" || !strings.HasSuffix(m["webUrl"].(string), "/sites/"+id) || m["owner"] != nil {
+					t.Errorf("site drive at %s: %s", p, raw)
+				}
 			}
 			listed := func(token string) string {
 				t.Helper()
