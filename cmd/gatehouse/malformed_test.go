@@ -83,6 +83,7 @@ func (rt route) bodies(maxUpload int64) []malformed {
 	}
 	if rt.body == bodyJSON || rt.body == bodyInput {
 		out = append(out, spoilJSON(rt.good)...)
+		out = append(out, spoilNested(rt.good)...)
 	}
 	if rt.body == bodyForm || rt.body == bodyInput {
 		out = append(out, spoilForm(rt.good)...)
@@ -126,6 +127,58 @@ func spoilJSON(good map[string]any) []malformed {
 			b[k] = bad.v
 			out = append(out, malformed{fmt.Sprintf("JSON %s as %s", k, bad.name), "application/json", mustJSON(b)})
 		}
+	}
+	return out
+}
+
+// spoilNested returns the good body with each value inside a field's
+// object or list in turn given a NUL or the wrong type: the generic checks
+// see only the top level.
+func spoilNested(good map[string]any) []malformed {
+	var out []malformed
+	var walk func(path string, v any, set func(any) bool)
+	walk = func(path string, v any, set func(any) bool) {
+		switch x := v.(type) {
+		case map[string]any:
+			for _, k := range sortedKeys(x) {
+				walk(path+"."+k, x[k], func(nv any) bool { x[k] = nv; return true })
+			}
+			return
+		case []any:
+			for i := range x {
+				walk(fmt.Sprintf("%s[%d]", path, i), x[i], func(nv any) bool { x[i] = nv; return true })
+			}
+			return
+		case []string:
+			for i := range x {
+				walk(fmt.Sprintf("%s[%d]", path, i), x[i], func(nv any) bool {
+					s, ok := nv.(string) // a []string takes no number
+					if ok {
+						x[i] = s
+					}
+					return ok
+				})
+			}
+			return
+		}
+		if !strings.ContainsAny(path, ".[") {
+			return // spoilJSON's
+		}
+		for _, bad := range []struct {
+			name string
+			v    any
+		}{{"a NUL", "a\x00b"}, {"a number", 12345}} {
+			if _, ok := v.(string); !ok && bad.name == "a NUL" {
+				continue
+			}
+			if set(bad.v) {
+				out = append(out, malformed{fmt.Sprintf("JSON %s as %s", path, bad.name), "application/json", mustJSON(good)})
+			}
+			set(v)
+		}
+	}
+	for _, k := range sortedKeys(good) {
+		walk(k, good[k], func(nv any) bool { good[k] = nv; return true })
 	}
 	return out
 }
@@ -520,7 +573,7 @@ func (f *fixture) badPaths(path string) []string {
 		sep = "&"
 	}
 	for _, q := range []string{"$top=%FF&$skiptoken=%00&state=%FF&after=%00", "operation=%00&userId=%FF&objectId=%FF&start=%00&next=%FF",
-		"parent=%00&uniqueSharingId=%FF", "$top=-1&$skiptoken=" + strings.Repeat("A", 3000) + "&after=!!&start=yesterday"} {
+		"parent=%00&uniqueSharingId=%FF", "$skiptoken=%FF%FE&after=%FF%FE&$top=%00", "$top=-1&$skiptoken=" + strings.Repeat("A", 3000) + "&after=!!&start=yesterday"} {
 		out = append(out, path+sep+q)
 	}
 	return out

@@ -378,6 +378,9 @@ func (h *Handler) updateItem(w http.ResponseWriter, r *http.Request, c *caller) 
 		if body.ParentReference.DriveID != "" && body.ParentReference.DriveID != cur.DriveID {
 			return gatehouse.Errorf(gatehouse.EINVALID, "Items can only be moved within their own drive.")
 		}
+		if strings.ContainsRune(body.ParentReference.ID, 0) { // PostgreSQL would fail the lookup
+			return gatehouse.Errorf(gatehouse.EINVALID, "parentReference.id is not the id of a folder.")
+		}
 		// A move needs the right to write where the item goes, too.
 		if _, err := h.itemOf(r, c, gatehouse.ActWrite, cur.DriveID, body.ParentReference.ID); err != nil {
 			return err

@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"strings"
 	"time"
 
 	"gatehouse"
@@ -68,6 +69,17 @@ func objectIDsOf(rs []recipientJSON) []string {
 	return out
 }
 
+// checkObjectIDs refuses an objectId holding a NUL, which would fail
+// PostgreSQL's lookup rather than find no one.
+func checkObjectIDs(rs []recipientJSON) error {
+	for _, r := range rs {
+		if strings.ContainsRune(r.ObjectID, 0) {
+			return gatehouse.Errorf(gatehouse.EINVALID, "No group or user has the objectId %q.", r.ObjectID)
+		}
+	}
+	return nil
+}
+
 // parseExpiry reads an optional expirationDateTime.
 func parseExpiry(s *string) (time.Time, error) {
 	if s == nil || *s == "" {
@@ -96,6 +108,9 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request, c *caller) erro
 		RetainInherited    bool            `json:"retainInheritedPermissions"`
 	}
 	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if err := checkObjectIDs(body.Recipients); err != nil {
 		return err
 	}
 	if body.RequireSignIn != nil && !*body.RequireSignIn {
@@ -137,6 +152,9 @@ func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, c *caller) 
 		RetainInherited    bool            `json:"retainInheritedPermissions"`
 	}
 	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if err := checkObjectIDs(body.Recipients); err != nil {
 		return err
 	}
 	if body.Scope != "" && body.Scope != gatehouse.ScopeUsers {
@@ -251,6 +269,9 @@ func (h *Handler) revokeGrants(w http.ResponseWriter, r *http.Request, c *caller
 	if err := httpx.DecodeJSON(w, r, &body); err != nil {
 		return err
 	}
+	if err := checkObjectIDs(body.Grantees); err != nil {
+		return err
+	}
 	l, err := h.store.RevokeGrants(r.Context(), c.Actor, it.DriveID, it.ID, r.PathValue("p"), emailsOf(body.Grantees), objectIDsOf(body.Grantees))
 	if err != nil {
 		return err
@@ -284,6 +305,9 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request, c *caller) error
 		Roles      []string        `json:"roles"`
 	}
 	if err := httpx.DecodeJSON(w, r, &body); err != nil {
+		return err
+	}
+	if err := checkObjectIDs(body.Recipients); err != nil {
 		return err
 	}
 	if body.Roles != nil {
