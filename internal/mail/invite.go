@@ -9,6 +9,7 @@ type GuestInvite struct {
 	InviterEmail string
 	Message      string // optional customizedMessageBody
 	RedeemURL    string
+	SiteName     string // the site shared with them, if the invitation comes with one
 }
 
 type guestInviteView struct {
@@ -18,6 +19,7 @@ type guestInviteView struct {
 	Message       string
 	QuotedMessage string
 	RedeemURL     string
+	SiteName      string
 }
 
 // RenderGuestInvite renders the mail that invites someone in as a guest.
@@ -30,6 +32,7 @@ func RenderGuestInvite(in GuestInvite) (subject, text, html string, err error) {
 		InviterEmail: oneLine(in.InviterEmail),
 		Message:      multiLine(in.Message),
 		RedeemURL:    oneLine(in.RedeemURL),
+		SiteName:     oneLine(in.SiteName),
 	}
 	if v.Inviter == "" || v.Inviter == v.InviterEmail {
 		v.Inviter, v.InviterEmail = v.InviterEmail, ""
@@ -39,6 +42,9 @@ func RenderGuestInvite(in GuestInvite) (subject, text, html string, err error) {
 	}
 	v.QuotedMessage = quote(v.Message)
 	v.Subject = truncate(v.Inviter, maxSubjectItem) + " invited you to Gatehouse"
+	if v.SiteName != "" {
+		v.Subject = truncate(v.Inviter, maxSubjectItem) + " shared the site \"" + truncate(v.SiteName, maxSubjectItem) + "\" with you"
+	}
 	text, html, err = render("invite", v)
 	return v.Subject, text, html, err
 }

@@ -46,3 +46,22 @@ func TestRenderGuestInviteEscapesAndRefuses(t *testing.T) {
 		t.Error("an invitation without a redeem link rendered")
 	}
 }
+
+// TestRenderGuestInviteToSite: an invitation that comes with a site names
+// the site in the subject and both parts, escaped in HTML.
+func TestRenderGuestInviteToSite(t *testing.T) {
+	subject, text, html, err := mail.RenderGuestInvite(mail.GuestInvite{InviterName: "Olive Owner", InviterEmail: "olive@example.com",
+		RedeemURL: "https://files.example.com/invite/abc", SiteName: "Falcon <R&D>", Message: "Our project files"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if subject != `Olive Owner shared the site "Falcon <R&D>" with you` {
+		t.Errorf("subject %q", subject)
+	}
+	if !strings.Contains(text, `shared the site "Falcon <R&D>" with you`) || !strings.Contains(text, "Our project files") {
+		t.Errorf("text part:\n%s", text)
+	}
+	if !strings.Contains(html, "Falcon &lt;R&amp;D&gt;") || strings.Contains(html, "Falcon <R&D>") || !strings.Contains(html, "Open the site") {
+		t.Errorf("HTML part:\n%s", html)
+	}
+}

@@ -22,7 +22,7 @@ type InviteRequest struct {
 	Message     string // customizedMessageBody
 
 	objectID string // what was shared, for the record, when not the address (a site's webUrl)
-	subject  string // the mail's subject, when not the default
+	siteName string // the site shared with the address, named in the mail
 }
 
 // Invitation is an invitation as created: RedeemURL carries the secret
@@ -85,8 +85,8 @@ func (s *Store) CreateInvitation(ctx context.Context, by gatehouse.Actor, in Inv
 
 // invite is CreateInvitation inside tx, shared with site sharing: in.Email
 // is already normalized; in.objectID, if set, is the ObjectId of the
-// SharingInvitationCreated record (what was shared), and in.subject
-// replaces the mail's subject.
+// SharingInvitationCreated record (what was shared), and in.siteName
+// names the site in the mail.
 func (tx *Tx) invite(by gatehouse.Actor, email string, in InviteRequest) (*Invitation, error) {
 	u, err := scanUser(tx.queryRow(`SELECT `+userColumns+` FROM users WHERE email = ?`+tx.forUpdate(), email))
 	resent := err == nil
@@ -124,12 +124,9 @@ func (tx *Tx) invite(by gatehouse.Actor, email string, in InviteRequest) (*Invit
 	}
 	if in.SendMessage {
 		subject, text, html, err := mail.RenderGuestInvite(mail.GuestInvite{InviterName: by.DisplayName, InviterEmail: by.Email,
-			Message: in.Message, RedeemURL: inv.RedeemURL})
+			Message: in.Message, RedeemURL: inv.RedeemURL, SiteName: in.siteName})
 		if err != nil {
 			return nil, err
-		}
-		if in.subject != "" {
-			subject = in.subject
 		}
 		if err := tx.enqueueMail("invite", mail.Message{To: email, Subject: subject, Text: text, HTML: html}); err != nil {
 			return nil, err

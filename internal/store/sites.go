@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
-	"unicode/utf8"
 
 	"gatehouse"
 )
@@ -345,7 +344,7 @@ func (tx *Tx) shareSiteWith(by gatehouse.Actor, st *gatehouse.Site, g *gatehouse
 			"%s is an address of the organization but not in the directory; only people outside it can be invited as guests.", email)
 	}
 	inv, err := tx.invite(by, email, InviteRequest{Email: email, RedirectURL: "/sites/" + st.ID, SendMessage: true, Message: sh.Message,
-		objectID: tx.s.SiteURL(st.ID), subject: siteInviteSubject(by, st)})
+		objectID: tx.s.SiteURL(st.ID), siteName: st.DisplayName})
 	if err != nil {
 		return SiteShareResult{}, err
 	}
@@ -354,19 +353,6 @@ func (tx *Tx) shareSiteWith(by gatehouse.Actor, st *gatehouse.Site, g *gatehouse
 		return SiteShareResult{}, err
 	}
 	return SiteShareResult{Email: email, UserID: inv.UserID, State: SiteShareInvited}, nil
-}
-
-// siteInviteSubject names the sharer and the site in the invitation mail.
-func siteInviteSubject(by gatehouse.Actor, st *gatehouse.Site) string {
-	who := by.DisplayName
-	if who == "" {
-		who = by.Email
-	}
-	name := st.DisplayName
-	if utf8.RuneCountInString(name) > 80 {
-		name = string([]rune(name)[:79]) + "…"
-	}
-	return who + " shared the site \"" + name + "\" with you"
 }
 
 // joinPendingGroups puts a guest who has just redeemed an invitation into
