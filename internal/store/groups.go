@@ -436,3 +436,31 @@ func (tx *Tx) leaveGroups(by gatehouse.Actor, userID string) error {
 	}
 	return nil
 }
+
+// PendingGroupMembers lists the guests a site was shared with who have not
+// redeemed their invitation yet, by address: they join the group when
+// they do.
+func (s *Store) PendingGroupMembers(ctx context.Context, groupID string, limit int) ([]gatehouse.GroupMembership, error) {
+	if limit <= 0 || limit > 1000 {
+		limit = 1000
+	}
+	rows, err := s.query(ctx, `SELECT `+prefixed("u.", userColumns)+`, p.added_at
+		FROM pending_group_members p JOIN users u ON u.id = p.user_id
+		WHERE p.group_id = ? ORDER BY u.email LIMIT ?`, groupID, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []gatehouse.GroupMembership{}
+	for rows.Next() {
+		m := gatehouse.GroupMembership{Role: gatehouse.GroupMember}
+		var added int64
+		if err := rows.Scan(&m.User.ID, &m.User.Email, &m.User.DisplayName, &m.User.UserType, &m.User.IsAdmin, &m.User.Disabled,
+			new(int64), new(int64), &added); err != nil {
+			return nil, err
+		}
+		m.AddedAt = fromMicros(added)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}

@@ -48,6 +48,7 @@ type siteGroup struct {
 	ID, Name    string
 	Label, Hint string
 	People      []gatehouse.GroupMembership
+	Invited     []gatehouse.GroupMembership // guests who have not accepted yet
 }
 
 // siteRoleName is what the UI calls a site role.
@@ -143,6 +144,9 @@ func (h *Handler) sitePanel(r *http.Request, st *gatehouse.Site) (*sitePanel, er
 		{ID: st.VisitorsGroupID, Label: "Visitors", Hint: "read", Name: gatehouse.SiteGroupName(st.DisplayName, gatehouse.AccessRead)},
 	} {
 		if g.People, err = h.store.GroupMembers(r.Context(), g.ID, gatehouse.GroupMember, "", siteMembersLimit); err != nil {
+			return nil, err
+		}
+		if g.Invited, err = h.store.PendingGroupMembers(r.Context(), g.ID, siteMembersLimit); err != nil {
 			return nil, err
 		}
 		sp.Groups = append(sp.Groups, g)

@@ -181,6 +181,10 @@ func TestSitePages(t *testing.T) {
 	if _, body = owner.get(loc); !strings.Contains(body, "Invited gus@partner.test as Read") {
 		t.Errorf("the site page does not say the address was invited\n%s", body)
 	}
+	// Until gus accepts, the Members panel lists him as invited, under Visitors.
+	if _, body = owner.get(loc); !strings.Contains(body, "Invited, not yet accepted: gus@partner.test") {
+		t.Errorf("the Members panel does not list the pending invitation\n%s", body)
+	}
 	if n := e.outboxCount("gus@partner.test", "invite"); n != 1 {
 		t.Errorf("invitation mails to gus: %d, want 1", n)
 	}
