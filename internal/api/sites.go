@@ -3,6 +3,7 @@ package api
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	"gatehouse"
 	"gatehouse/internal/httpx"
@@ -13,12 +14,28 @@ import (
 // through groups), as is POST /v1.0/sites/{id}/share. A site's drive is
 // used through the drive routes, which decide by the site's groups.
 
-func (h *Handler) siteJSON(st *gatehouse.Site) map[string]any {
-	return map[string]any{
-		"id": st.ID, "name": st.DisplayName, "displayName": st.DisplayName, "description": st.Description,
-		"webUrl": h.store.SiteURL(st.ID), "createdDateTime": st.CreatedAt,
-		"drive": map[string]any{"id": st.DriveID, "driveType": gatehouse.DriveTypeLibrary, "name": "Documents"},
-	}
+// siteJSON is the Graph site resource, in Graph's order: id first, so a
+// reader that takes the first "id" gets the site's.
+type siteJSON struct {
+	ID              string        `json:"id"`
+	Name            string        `json:"name"`
+	DisplayName     string        `json:"displayName"`
+	Description     string        `json:"description"`
+	WebURL          string        `json:"webUrl"`
+	CreatedDateTime time.Time     `json:"createdDateTime"`
+	Drive           siteDriveJSON `json:"drive"`
+}
+
+type siteDriveJSON struct {
+	ID        string `json:"id"`
+	DriveType string `json:"driveType"`
+	Name      string `json:"name"`
+}
+
+func (h *Handler) siteJSON(st *gatehouse.Site) siteJSON {
+	return siteJSON{ID: st.ID, Name: st.DisplayName, DisplayName: st.DisplayName, Description: st.Description,
+		WebURL: h.store.SiteURL(st.ID), CreatedDateTime: st.CreatedAt,
+		Drive: siteDriveJSON{ID: st.DriveID, DriveType: gatehouse.DriveTypeLibrary, Name: "Documents"}}
 }
 
 // site loads the site of the path if the caller may take act on it; a
@@ -79,7 +96,7 @@ func (h *Handler) listSites(w http.ResponseWriter, r *http.Request, c *caller) e
 		sites = sites[:n]
 		out["@odata.nextLink"] = h.nextLink(r, sites[n-1].ID)
 	}
-	list := make([]map[string]any, 0, len(sites))
+	list := make([]siteJSON, 0, len(sites))
 	for _, st := range sites {
 		list = append(list, h.siteJSON(st))
 	}
