@@ -551,9 +551,11 @@ func (f *fixture) routes() []route {
 }
 
 // badPaths returns path with each of the fixture's values in it replaced by
-// a NUL, bytes that are not UTF-8, an override and a long value, and with
-// such a query string.
-func (f *fixture) badPaths(path string) []string {
+// a NUL, bytes that are not UTF-8, an override, a long value and, when
+// others (reads only: elsewhere the other object could change or go), ids
+// of other kinds of object (a site's file in a personal drive's place, a
+// group's id for a site's, ...), and with such a query string.
+func (f *fixture) badPaths(path string, others bool) []string {
 	tok := strings.TrimPrefix(f.link, f.s.URL+"/s/")
 	values := []string{f.d, f.root, f.folder, f.file, f.perm, f.shareID, tok, f.throwFile, f.throwFile2,
 		f.throwPerm, f.throwUser, f.outboxID, f.idp, ext, "app.js",
@@ -564,8 +566,14 @@ func (f *fixture) badPaths(path string) []string {
 		if !strings.Contains(path, v) {
 			continue
 		}
-		for _, bad := range []string{"%00", "%FF%FE", "%E2%80%AE", strings.Repeat("v", 3000)} {
-			out = append(out, strings.ReplaceAll(path, v, bad))
+		bads := []string{"%00", "%FF%FE", "%E2%80%AE", strings.Repeat("v", 3000)}
+		if others {
+			bads = append(bads, f.file, f.siteFile, f.folder, f.siteFolder, f.group, f.siteMembers, f.site, f.sitePerm, f.perm)
+		}
+		for _, bad := range bads {
+			if bad != v {
+				out = append(out, strings.ReplaceAll(path, v, bad))
+			}
 		}
 	}
 	sep := "?"
@@ -646,7 +654,7 @@ func TestMalformedRequests(t *testing.T) {
 				for _, m := range rt.bodies(f.s.Config.MaxUpload) {
 					tries = append(tries, attempt{rt, m, nil})
 				}
-				for _, p := range f.badPaths(rt.path) {
+				for _, p := range f.badPaths(rt.path, rt.method == "GET") {
 					bad := rt
 					bad.path = p
 					tries = append(tries, attempt{bad, malformed{"a bad address", "", nil}, nil})
