@@ -132,7 +132,7 @@ func spoilJSON(good map[string]any) []malformed {
 }
 
 // spoilNested returns the good body with each value inside a field's
-// object or list in turn given a NUL or the wrong type: the generic checks
+// object or list in turn given a NUL, a huge string or the wrong type: the generic checks
 // see only the top level.
 func spoilNested(good map[string]any) []malformed {
 	var out []malformed
@@ -167,8 +167,8 @@ func spoilNested(good map[string]any) []malformed {
 		for _, bad := range []struct {
 			name string
 			v    any
-		}{{"a NUL", "a\x00b"}, {"a number", 12345}} {
-			if _, ok := v.(string); !ok && bad.name == "a NUL" {
+		}{{"a NUL", "a\x00b"}, {"a huge string", strings.Repeat("x", 300<<10)}, {"a number", 12345}} {
+			if _, ok := v.(string); !ok && bad.name != "a number" {
 				continue
 			}
 			if set(bad.v) {
