@@ -73,8 +73,8 @@ func objectIDsOf(rs []recipientJSON) []string {
 // PostgreSQL's lookup rather than find no one.
 func checkObjectIDs(rs []recipientJSON) error {
 	for _, r := range rs {
-		if strings.ContainsRune(r.ObjectID, 0) {
-			return gatehouse.Errorf(gatehouse.EINVALID, "No group or user has the objectId %q.", r.ObjectID)
+		if strings.ContainsRune(r.ObjectID, 0) || len(r.ObjectID) > 128 {
+			return gatehouse.Errorf(gatehouse.EINVALID, "No group or user has the objectId %.40q.", r.ObjectID)
 		}
 	}
 	return nil
