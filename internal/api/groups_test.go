@@ -150,6 +150,10 @@ func TestGroupsAPI(t *testing.T) {
 			if code, m, raw := e.json("GET", gp, e.carolTok, ""); code != http.StatusOK || m["displayName"] != "Finance" {
 				t.Errorf("carol reads: %d %s", code, raw)
 			}
+			// Who is in it is for its members, owners and administrators.
+			e.want("GET", gp+"/members", e.carolTok, "", http.StatusForbidden)
+			e.want("GET", gp+"/owners", e.carolTok, "", http.StatusForbidden)
+			e.want("GET", gp+"/owners", e.admin, "", http.StatusOK)
 			e.want("PATCH", gp, e.carolTok, `{"displayName":"Mine"}`, http.StatusForbidden)
 			e.want("DELETE", gp, e.carolTok, "", http.StatusForbidden)
 			e.want("POST", gp+"/members/$ref", e.carolTok, odataRef(groupsBase+"/v1.0/directoryObjects/"+e.carol.ID), http.StatusForbidden)
@@ -239,6 +243,7 @@ func TestGroupsAPI(t *testing.T) {
 			// Removing a member: 204 once, then 404; by id or address.
 			e.want("DELETE", gp+"/members/"+e.carol.ID+"/$ref", e.member, "", http.StatusNoContent)
 			e.want("DELETE", gp+"/members/"+e.carol.ID+"/$ref", e.member, "", http.StatusNotFound)
+			e.want("GET", gp+"/members", e.carolTok, "", http.StatusForbidden)
 			rec, _, _ := e.s.SearchAudit(ctx, gatehouse.AuditFilter{Operation: gatehouse.OpRemovedFromGroup, ObjectID: id}, nil)
 			if len(rec) != 2 || rec[0].TargetUserOrGroupName != "carol@example.com" || rec[0].TargetUserOrGroupType != gatehouse.UserTypeMember {
 				t.Errorf("RemovedFromGroup records (carol as owner, carol as member): %+v", rec)
@@ -355,6 +360,17 @@ func TestGroupsAPISiteGroups(t *testing.T) {
 				// Outside the site, its groups do not exist.
 				e.want("GET", "/v1.0/groups/"+gid, e.carolTok, "", http.StatusNotFound)
 			}
+			// Nor are they listed outside it.
+			siteGroups := []string{"Board Members", "Board Owners", "Board Visitors"}
+			if got, _ := e.collect("/v1.0/groups", e.member, "displayName"); !slices.Equal(got, siteGroups) {
+				t.Errorf("groups for the site's owner: %v", got)
+			}
+			if got, _ := e.collect("/v1.0/groups", e.admin, "displayName"); !slices.Equal(got, siteGroups) {
+				t.Errorf("groups for an administrator: %v", got)
+			}
+			if got, _ := e.collect("/v1.0/groups", e.carolTok, "displayName"); len(got) != 0 {
+				t.Errorf("groups for a member outside the site: %v", got)
+			}
 			mp := "/v1.0/groups/" + st.MembersGroupID
 			e.want("POST", mp+"/members/$ref", e.carolTok, odataRef(groupsBase+"/v1.0/directoryObjects/"+e.carol.ID), http.StatusNotFound)
 			e.want("POST", mp+"/members/$ref", e.member, odataRef(groupsBase+"/v1.0/directoryObjects/"+e.carol.ID), http.StatusNoContent)
@@ -362,6 +378,10 @@ func TestGroupsAPISiteGroups(t *testing.T) {
 			e.want("POST", mp+"/members/$ref", e.carolTok, odataRef(groupsBase+"/v1.0/users/"+e.guest.ID), http.StatusForbidden)
 			if members, _ := e.collect(mp+"/members", e.carolTok, "mail"); !slices.Equal(members, []string{"carol@example.com"}) {
 				t.Errorf("site members: %v", members)
+			}
+			// Once in the site, its groups are listed for her.
+			if got, _ := e.collect("/v1.0/groups", e.carolTok, "displayName"); !slices.Equal(got, siteGroups) {
+				t.Errorf("groups for a site member: %v", got)
 			}
 			e.want("PATCH", mp, e.member, `{"displayName":"Renamed"}`, http.StatusBadRequest)
 			e.want("DELETE", mp, e.member, "", http.StatusBadRequest)
