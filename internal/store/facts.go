@@ -90,9 +90,14 @@ func (s *Store) placeFor(q querier, p gatehouse.Principal, it *gatehouse.Item, r
 // ItemFacts loads an item of a drive and the facts about it for p: whether
 // p owns the drive, and the item's ancestry. Returns ENOTFOUND.
 func (s *Store) ItemFacts(ctx context.Context, p gatehouse.Principal, driveID, id string) (*gatehouse.Item, gatehouse.ItemFacts, error) {
+	return s.itemFacts(reader{s, ctx}, p, driveID, id)
+}
+
+// itemFacts is ItemFacts in a transaction or, through reader, outside one.
+func (s *Store) itemFacts(q querier, p gatehouse.Principal, driveID, id string) (*gatehouse.Item, gatehouse.ItemFacts, error) {
 	var rootID string
 	var access gatehouse.DriveAccess
-	it, err := scanItem(s.queryRow(ctx, `SELECT `+itemColumns+`, d.root_id, `+accessTo("items.drive_id")+`
+	it, err := scanItem(q.queryRow(`SELECT `+itemColumns+`, d.root_id, `+accessTo("items.drive_id")+`
 		FROM items JOIN drives d ON d.id = items.drive_id WHERE items.id = ? AND items.drive_id = ?`, p.UserID, p.UserID, id, driveID), &rootID, &access)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, gatehouse.ItemFacts{}, notFound("The item")
@@ -103,7 +108,7 @@ func (s *Store) ItemFacts(ctx context.Context, p gatehouse.Principal, driveID, i
 	if p.UserID != "" {
 		f.Access = access
 	}
-	return it, f, s.placeFor(reader{s, ctx}, p, it, rootID, &f)
+	return it, f, s.placeFor(q, p, it, rootID, &f)
 }
 
 // placeItem fills the item's parent path and child count, and returns its

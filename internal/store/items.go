@@ -290,14 +290,30 @@ func (s *Store) CreateFolder(ctx context.Context, by gatehouse.Actor, driveID, p
 // whether the file is new. Returns EINVALID, ENOTFOUND, ECONFLICT (a folder
 // has the name) or ETOOLARGE.
 func (s *Store) PutFile(ctx context.Context, by gatehouse.Actor, driveID, parentID, name string, r io.Reader, max int64) (*gatehouse.Item, bool, error) {
-	return s.putFile(ctx, by, fileTarget{DriveID: driveID, ParentID: parentID, Name: name}, r, max, nil)
+	return s.putFile(ctx, by, fileTarget{DriveID: driveID, ParentID: parentID, Name: name}, r, max, s.mayWrite(by, driveID, parentID))
+}
+
+// mayWrite decides again, in an upload's commit, that by may still write
+// to the item: an upload into a folder shared with someone who is taken
+// off the link, or out of a group, while the content arrives is refused.
+func (s *Store) mayWrite(by gatehouse.Actor, driveID, id string) func(*Tx) error {
+	if by.Kind == gatehouse.KindSystem {
+		return nil
+	}
+	return func(tx *Tx) error {
+		_, f, err := s.itemFacts(tx, by.Principal, driveID, id)
+		if err == nil {
+			err = gatehouse.Authorize(by.Principal, gatehouse.ActWrite, f)
+		}
+		return err
+	}
 }
 
 // ReplaceFile stores r as the new content of the file with the id, wherever
 // it is by the time the content has arrived, keeping the previous version.
 // Returns EINVALID (a folder), ENOTFOUND or ETOOLARGE.
 func (s *Store) ReplaceFile(ctx context.Context, by gatehouse.Actor, driveID, itemID string, r io.Reader, max int64) (*gatehouse.Item, error) {
-	it, _, err := s.putFile(ctx, by, fileTarget{DriveID: driveID, ItemID: itemID}, r, max, nil)
+	it, _, err := s.putFile(ctx, by, fileTarget{DriveID: driveID, ItemID: itemID}, r, max, s.mayWrite(by, driveID, itemID))
 	return it, err
 }
 

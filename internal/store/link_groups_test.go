@@ -1,6 +1,8 @@
 package store_test
 
 import (
+	"io"
+	"strings"
 	"testing"
 
 	"gatehouse"
@@ -195,6 +197,49 @@ func TestDeleteUserLeavesGroups(t *testing.T) {
 			}
 			if n := e.count(`SELECT COUNT(*) FROM group_members WHERE user_id = ?`, bob.ID); n != 0 {
 				t.Errorf("%d memberships outlive the user", n)
+			}
+		})
+	}
+}
+
+// TestUploadDecidedAtCommit: someone taken out of the group that let them
+// upload, while their upload's content arrives, gets nothing stored.
+func TestUploadDecidedAtCommit(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b)
+			_, ann, d := e.member("ann@example.com")
+			bob, bobActor, _ := e.member("bob@example.com")
+			inbox := e.folder(ann, d, d.RootID, "inbox")
+			g, err := e.CreateGroup(ctx, ann, store.NewGroup{DisplayName: "Writers", MailNickname: "writers"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.AddGroupMember(ctx, ann, g.ID, bob.ID, gatehouse.GroupMember); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := e.Share(ctx, ann, store.ShareRequest{DriveID: d.ID, ItemID: inbox.ID, Role: gatehouse.RoleWrite, ObjectIDs: []string{g.ID}}); err != nil {
+				t.Fatal(err)
+			}
+			// While it is allowed, bob uploads.
+			if _, _, err := e.PutFile(ctx, bobActor, d.ID, inbox.ID, "first.txt", strings.NewReader("one"), 1<<20); err != nil {
+				t.Fatalf("bob uploads through the group: %v", err)
+			}
+			pr, pw := io.Pipe()
+			done := make(chan error, 1)
+			go func() {
+				_, _, err := e.PutFile(ctx, bobActor, d.ID, inbox.ID, "second.txt", pr, 1<<20)
+				done <- err
+			}()
+			pw.Write([]byte("half of it"))
+			if err := e.RemoveGroupMember(ctx, ann, g.ID, bob.ID, gatehouse.GroupMember); err != nil {
+				t.Fatal(err)
+			}
+			pw.Write([]byte(", the rest"))
+			pw.Close()
+			wantCode(t, "an upload finished after removal", <-done, gatehouse.ENOTFOUND)
+			if n := e.count(`SELECT COUNT(*) FROM items WHERE parent_id = ?`, inbox.ID); n != 1 {
+				t.Errorf("the folder holds %d files, want only the one uploaded before removal", n)
 			}
 		})
 	}
