@@ -164,7 +164,9 @@ func TestSitePages(t *testing.T) {
 			file = it
 		}
 	}
-	for role, email := range map[string]string{"read": "vera@example.com", "write": "max@example.com"} {
+	// In this order: the page says what the last share did.
+	for _, x := range []struct{ role, email string }{{"read", "vera@example.com"}, {"write", "max@example.com"}} {
+		role, email := x.role, x.email
 		resp, body := owner.postForm(loc+"/share", url.Values{"email": {email}, "role": {role}, "message": {"Welcome"}})
 		if resp.StatusCode != http.StatusSeeOther {
 			t.Fatalf("share the site with %s: got %d\n%s", email, resp.StatusCode, body)
