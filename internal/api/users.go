@@ -68,7 +68,7 @@ func (h *Handler) getUser(w http.ResponseWriter, r *http.Request, c *caller) err
 }
 
 func (h *Handler) listUsers(w http.ResponseWriter, r *http.Request, c *caller) error {
-	n, err := top(r, 100)
+	n, err := pageSize(r) // at most 999 with a nextLink, as groups
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"gatehouse"
 )
@@ -282,6 +283,9 @@ func (tx *Tx) forShare() string {
 // directoryUser finds the user a membership names by id or address.
 func (tx *Tx) directoryUser(ref string) (*gatehouse.User, error) {
 	ref = strings.TrimSpace(ref)
+	if ref == "" || len(ref) > 320 || !utf8.ValidString(ref) || strings.ContainsRune(ref, 0) {
+		return nil, gatehouse.Errorf(gatehouse.EINVALID, "Name a user by their id or address.")
+	}
 	if strings.Contains(ref, "@") {
 		email, err := gatehouse.NormalizeEmail(ref)
 		if err != nil {
