@@ -176,9 +176,12 @@ func (s *Store) Children(ctx context.Context, driveID, folderID string, after *C
 	if after != nil {
 		c = *after
 	}
-	rows, err := s.query(ctx, `SELECT `+itemColumns+`, name_key, (SELECT COUNT(*) FROM items c WHERE c.parent_id = items.id)
-		FROM items WHERE parent_id = ? AND (name_key > ? OR (name_key = ? AND id > ?)) ORDER BY name_key, id LIMIT ?`,
-		folderID, c.NameKey, c.NameKey, c.ID, limit+1)
+	// Names are unique in a folder (items_parent_name), so the page is a
+	// range of that index in its order, and only folders have children to
+	// count: PostgreSQL then counts for this page's folders only.
+	rows, err := s.query(ctx, `SELECT `+itemColumns+`, name_key, CASE WHEN items.is_folder THEN (SELECT COUNT(*) FROM items c WHERE c.parent_id = items.id) ELSE 0 END
+		FROM items WHERE parent_id = ? AND name_key > ? ORDER BY parent_id, name_key LIMIT ?`,
+		folderID, c.NameKey, limit+1)
 	if err != nil {
 		return nil, nil, err
 	}

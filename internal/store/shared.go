@@ -35,7 +35,7 @@ func (s *Store) SharedWithMe(ctx context.Context, email string) ([]SharedItem, e
 func (s *Store) SharedWith(ctx context.Context, p gatehouse.Principal) ([]SharedItem, error) {
 	email := strings.ToLower(strings.TrimSpace(p.Email))
 	rows, err := s.query(ctx, `SELECT `+prefixed("links.", linkColumns)+`, `+itemColumns+`,
-			(SELECT COUNT(*) FROM items c WHERE c.parent_id = items.id), COALESCE(u.id, ''), COALESCE(u.email, ''),
+			CASE WHEN items.is_folder THEN (SELECT COUNT(*) FROM items c WHERE c.parent_id = items.id) ELSE 0 END, COALESCE(u.id, ''), COALESCE(u.email, ''),
 			COALESCE(u.display_name, ''), COALESCE(u.disabled, FALSE), r.added_at
 		FROM (SELECT link_id, MAX(added_at) AS added_at FROM (
 				SELECT r.link_id, r.added_at FROM link_recipients r WHERE r.email = ?
