@@ -30,6 +30,9 @@ const (
 	OpFolderMoved     = "FolderMoved"
 	OpFolderDeleted   = "FolderDeleted"
 
+	// An earlier version of a file was made its current version again.
+	OpFileVersionRestored = "FileVersionRestored"
+
 	OpSecureLinkCreated          = "SecureLinkCreated"
 	OpSecureLinkUpdated          = "SecureLinkUpdated"
 	OpSecureLinkDeleted          = "SecureLinkDeleted"
@@ -72,7 +75,7 @@ const (
 func Operations() []string {
 	return []string{OpUserLoggedIn, OpUserLoginFailed, OpUserAdded, OpUserUpdated, OpUserDeleted,
 		OpFileUploaded, OpFileModified, OpFileAccessed, OpFileDownloaded, OpFileRenamed, OpFileMoved, OpFileDeleted,
-		OpFolderCreated, OpFolderRenamed, OpFolderMoved, OpFolderDeleted,
+		OpFileVersionRestored, OpFolderCreated, OpFolderRenamed, OpFolderMoved, OpFolderDeleted,
 		OpSecureLinkCreated, OpSecureLinkUpdated, OpSecureLinkDeleted, OpAddedToSecureLink, OpRemovedFromSecureLink,
 		OpSecureLinkUsed, OpPasscodeSent, OpPasscodeVerified, OpPasscodeFailed, OpPasscodeVerificationPaused,
 		OpSharingPolicyChanged, OpIdentityProviderAdded, OpIdentityProviderUpdated, OpIdentityProviderDeleted,
