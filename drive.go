@@ -42,7 +42,11 @@ type Item struct {
 	CreatedAt  time.Time
 	ModifiedAt time.Time
 	CreatedBy  string // user id
-	ModifiedBy string // user id
+	ModifiedBy string // user id; an ad hoc recipient's address
+
+	// Who ModifiedBy is, read with the item ("" for an address or a
+	// deleted user).
+	ModifiedByEmail, ModifiedByName string
 }
 
 // ETag is the entity tag of the item's current content.

@@ -52,6 +52,9 @@ func (h *Handler) Register(mux httpx.Mux) {
 	route("PUT /v1.0/drives/{d}/items/{rest...}", h.upload) // {parent}:/{name}:/content or {id}/content
 	route("PATCH /v1.0/drives/{d}/items/{i}", h.updateItem)
 	route("DELETE /v1.0/drives/{d}/items/{i}", h.deleteItem)
+	route("GET /v1.0/drives/{d}/items/{i}/versions", h.listVersions)
+	route("GET /v1.0/drives/{d}/items/{i}/versions/{v}/content", h.versionContent)
+	route("POST /v1.0/drives/{d}/items/{i}/versions/{v}/restoreVersion", h.restoreVersion)
 
 	route("POST /v1.0/drives/{d}/items/{i}/invite", h.invite)
 	route("POST /v1.0/drives/{d}/items/{i}/createLink", h.createLink)
@@ -70,6 +73,7 @@ func (h *Handler) Register(mux httpx.Mux) {
 	route("POST /v1.0/users/{id}/extendGuestAccess", h.admin(h.extendGuestAccess))
 
 	route("GET /v1.0/auditLog/records", h.admin(h.listAudit))
+	route("GET /v1.0/auditLog/records/export", h.admin(h.exportAudit))
 	route("GET /v1.0/admin/outbox", h.admin(h.listOutbox))
 	route("POST /v1.0/admin/outbox/{id}/retry", h.admin(h.retryOutbox))
 	route("GET /v1.0/admin/passcodePauses", h.admin(h.listPasscodePauses))

@@ -37,7 +37,9 @@ type identitySet struct {
 }
 
 type identity struct {
-	ID string `json:"id"`
+	ID          string `json:"id"`
+	Email       string `json:"email,omitempty"`
+	DisplayName string `json:"displayName,omitempty"`
 }
 
 type itemReference struct {
@@ -63,8 +65,8 @@ func (h *Handler) itemJSON(it *gatehouse.Item) driveItem {
 		ID: it.ID, Name: it.Name, ETag: it.ETag(), CTag: it.ETag(), Size: it.Size,
 		CreatedDateTime: it.CreatedAt, LastModifiedDateTime: it.ModifiedAt,
 		WebURL:         h.cfg.BaseURL + "/files/" + it.ID,
-		CreatedBy:      identitySet{identity{it.CreatedBy}},
-		LastModifiedBy: identitySet{identity{it.ModifiedBy}},
+		CreatedBy:      identitySet{identity{ID: it.CreatedBy}},
+		LastModifiedBy: modifiedBy(it.ModifiedBy, it.ModifiedByEmail, it.ModifiedByName),
 	}
 	if it.ParentID == "" {
 		d.Root = &struct{}{}

@@ -5,6 +5,7 @@ package content
 import (
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 
@@ -19,6 +20,12 @@ import (
 // HEAD, 304 revalidations and refused ranges are not. The record carries
 // the link the actor came through, if any.
 func Serve(w http.ResponseWriter, r *http.Request, s *store.Store, by gatehouse.Actor, it *gatehouse.Item) error {
+	return ServeData(w, r, s, by, it, nil)
+}
+
+// ServeData is Serve with details for the download record's EventData,
+// such as which version of the file it is.
+func ServeData(w http.ResponseWriter, r *http.Request, s *store.Store, by gatehouse.Actor, it *gatehouse.Item, extra map[string]any) error {
 	if it.IsFolder {
 		return gatehouse.Errorf(gatehouse.EINVALID, "“%s” is a folder; open it to download its files.", it.Name)
 	}
@@ -41,8 +48,14 @@ func Serve(w http.ResponseWriter, r *http.Request, s *store.Store, by gatehouse.
 			return nil
 		}
 		var data map[string]any
+		if len(extra) > 0 {
+			data = maps.Clone(extra)
+		}
 		if status == http.StatusPartialContent {
-			data = map[string]any{"range": clip(r.Header.Get("Range"), maxRangeData)}
+			if data == nil {
+				data = map[string]any{}
+			}
+			data["range"] = clip(r.Header.Get("Range"), maxRangeData)
 			if cr := hd.Get("Content-Range"); cr != "" {
 				data["served"] = cr // one range; several go as multipart
 			}

@@ -14,13 +14,15 @@ import (
 
 const itemColumns = `items.id, items.drive_id, COALESCE(items.parent_id, ''), items.name, items.is_folder, items.size,
 	items.sha256, items.blob_key, items.mime_type, items.version, items.created_at, items.modified_at, items.created_by, items.modified_by,
-	(SELECT dt.drive_type FROM drives dt WHERE dt.id = items.drive_id)`
+	(SELECT dt.drive_type FROM drives dt WHERE dt.id = items.drive_id),
+	COALESCE((SELECT mu.email FROM users mu WHERE mu.id = items.modified_by), ''),
+	COALESCE((SELECT mu.display_name FROM users mu WHERE mu.id = items.modified_by), '')`
 
 func scanItem(sc interface{ Scan(...any) error }, extra ...any) (*gatehouse.Item, error) {
 	var it gatehouse.Item
 	var c, m int64
 	dest := append([]any{&it.ID, &it.DriveID, &it.ParentID, &it.Name, &it.IsFolder, &it.Size, &it.SHA256, &it.BlobKey,
-		&it.MimeType, &it.Version, &c, &m, &it.CreatedBy, &it.ModifiedBy, &it.DriveType}, extra...)
+		&it.MimeType, &it.Version, &c, &m, &it.CreatedBy, &it.ModifiedBy, &it.DriveType, &it.ModifiedByEmail, &it.ModifiedByName}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return nil, err
 	}
@@ -271,10 +273,11 @@ func (s *Store) CreateFolder(ctx context.Context, by gatehouse.Actor, driveID, p
 			return err
 		}
 		it = &gatehouse.Item{ID: gatehouse.NewID(), DriveID: driveID, DriveType: parent.DriveType, ParentID: parentID, Name: name, IsFolder: true, Version: 1,
-			ParentPath: childPath(parent), CreatedAt: tx.now, ModifiedAt: tx.now, CreatedBy: by.UserID, ModifiedBy: by.UserID}
+			ParentPath: childPath(parent), CreatedAt: tx.now, CreatedBy: by.UserID}
+		setModifier(it, by, tx.now)
 		if _, err := tx.exec(`INSERT INTO items (id, drive_id, parent_id, name, name_key, is_folder, created_at, modified_at, created_by, modified_by)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, it.ID, driveID, parentID, name, gatehouse.NameKey(name), true,
-			micros(tx.now), micros(tx.now), by.UserID, by.UserID); err != nil {
+			micros(tx.now), micros(tx.now), by.UserID, it.ModifiedBy); err != nil {
 			if isUniqueViolation(err) {
 				return nameTaken(name)
 			}
@@ -416,11 +419,12 @@ func (s *Store) commitFile(tx *Tx, by gatehouse.Actor, t fileTarget, key string,
 	op := gatehouse.OpFileUploaded
 	if old == nil {
 		it = &gatehouse.Item{ID: gatehouse.NewID(), DriveID: driveID, DriveType: parent.DriveType, ParentID: parentID, Name: name, Size: size, SHA256: sum,
-			BlobKey: key, MimeType: mt, Version: 1, CreatedAt: tx.now, ModifiedAt: tx.now, CreatedBy: by.UserID, ModifiedBy: by.UserID}
+			BlobKey: key, MimeType: mt, Version: 1, CreatedAt: tx.now, CreatedBy: by.UserID}
+		setModifier(it, by, tx.now)
 		if _, err := tx.exec(`INSERT INTO items (id, drive_id, parent_id, name, name_key, is_folder, size, sha256, blob_key, mime_type,
 			version, created_at, modified_at, created_by, modified_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			it.ID, driveID, parentID, name, gatehouse.NameKey(name), false, size, sum, key, mt, 1,
-			micros(tx.now), micros(tx.now), by.UserID, by.UserID); err != nil {
+			micros(tx.now), micros(tx.now), by.UserID, it.ModifiedBy); err != nil {
 			if isUniqueViolation(err) {
 				return nil, false, errRetry // created meanwhile: the next try replaces it
 			}
@@ -438,9 +442,9 @@ func (s *Store) commitFile(tx *Tx, by gatehouse.Actor, t fileTarget, key string,
 		// but does not rename it.
 		it.Size, it.SHA256, it.BlobKey, it.MimeType = size, sum, key, mt
 		it.Version++
-		it.ModifiedAt, it.ModifiedBy = tx.now, by.UserID
+		setModifier(it, by, tx.now)
 		res, err := tx.exec(`UPDATE items SET size = ?, sha256 = ?, blob_key = ?, mime_type = ?, version = ?, modified_at = ?, modified_by = ?
-			WHERE id = ? AND version = ?`, size, sum, key, mt, it.Version, micros(tx.now), by.UserID, it.ID, prev)
+			WHERE id = ? AND version = ?`, size, sum, key, mt, it.Version, micros(tx.now), it.ModifiedBy, it.ID, prev)
 		if err != nil {
 			return nil, false, err
 		}
@@ -535,9 +539,9 @@ func (s *Store) updateItem(tx *Tx, by gatehouse.Actor, driveID, id string, up It
 	if len(recs) == 0 {
 		return it, nil
 	}
-	it.ModifiedAt, it.ModifiedBy = tx.now, by.UserID
+	setModifier(it, by, tx.now)
 	if _, err := tx.exec(`UPDATE items SET name = ?, name_key = ?, parent_id = ?, modified_at = ?, modified_by = ? WHERE id = ?`,
-		it.Name, gatehouse.NameKey(it.Name), it.ParentID, micros(tx.now), by.UserID, it.ID); err != nil {
+		it.Name, gatehouse.NameKey(it.Name), it.ParentID, micros(tx.now), it.ModifiedBy, it.ID); err != nil {
 		if isUniqueViolation(err) {
 			return nil, nameTaken(it.Name)
 		}

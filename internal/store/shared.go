@@ -59,7 +59,7 @@ func (s *Store) SharedWith(ctx context.Context, p gatehouse.Principal) ([]Shared
 		var owner gatehouse.User
 		var c, m, added int64
 		l, err := s.scanLink(rows, &it.ID, &it.DriveID, &it.ParentID, &it.Name, &it.IsFolder, &it.Size, &it.SHA256, &it.BlobKey,
-			&it.MimeType, &it.Version, &c, &m, &it.CreatedBy, &it.ModifiedBy, &it.DriveType, &it.ChildCount,
+			&it.MimeType, &it.Version, &c, &m, &it.CreatedBy, &it.ModifiedBy, &it.DriveType, &it.ModifiedByEmail, &it.ModifiedByName, &it.ChildCount,
 			&owner.ID, &owner.Email, &owner.DisplayName, &owner.Disabled, &added)
 		if err != nil {
 			return nil, err
