@@ -113,6 +113,7 @@ type Record struct {
 type AuditFilter struct {
 	Operation       string
 	UserID          string
+	UserIDPrefix    string // case-insensitive: records whose UserId starts with it
 	ObjectID        string
 	UniqueSharingID string
 	Since, Until    time.Time // Since inclusive, Until exclusive

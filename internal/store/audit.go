@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gatehouse"
 )
@@ -101,6 +102,19 @@ func (s *Store) SearchAudit(ctx context.Context, f gatehouse.AuditFilter, after 
 	if f.UserID != "" {
 		add("user_id = ?", strings.ToLower(f.UserID))
 	}
+	if f.UserIDPrefix != "" {
+		// A range on audit_user's leading column, which its index serves;
+		// UserIds are stored lowercased, and the range is byte order, the
+		// order of SQLite and of a C or C.UTF-8 PostgreSQL collation.
+		p := strings.ToLower(f.UserIDPrefix)
+		if !utf8.ValidString(p) || strings.ContainsRune(p, 0) {
+			return nil, nil, gatehouse.Errorf(gatehouse.EINVALID, "The user to search for must be text.")
+		}
+		add("user_id >= ?", p)
+		if end, ok := prefixEnd(p); ok {
+			add("user_id < ?", end)
+		}
+	}
 	if f.ObjectID != "" {
 		add("object_id = ?", f.ObjectID)
 	}
@@ -152,6 +166,25 @@ func (s *Store) SearchAudit(ctx context.Context, f gatehouse.AuditFilter, after 
 		next = &AuditCursor{Time: micros(last.CreationTime), Seq: last.Seq}
 	}
 	return out, next, nil
+}
+
+// prefixEnd returns the least string above every string that starts with
+// p, in byte order: p with its last rune raised by one. It is false when no
+// such string exists (p is all U+10FFFF).
+func prefixEnd(p string) (string, bool) {
+	rs := []rune(p)
+	for i := len(rs) - 1; i >= 0; i-- {
+		switch r := rs[i]; {
+		case r == utf8.MaxRune:
+			continue
+		case r == 0xD7FF: // the surrogates are not runes of UTF-8
+			rs[i] = 0xE000
+		default:
+			rs[i] = r + 1
+		}
+		return string(rs[:i+1]), true
+	}
+	return "", false
 }
 
 // ChainBreak describes the first record at which the chain fails.
