@@ -106,10 +106,10 @@ func (s *Store) SearchAudit(ctx context.Context, f gatehouse.AuditFilter, after 
 		// A range on audit_user's leading column, which its index serves;
 		// UserIds are stored lowercased, and the range is byte order, the
 		// order of SQLite and of a C or C.UTF-8 PostgreSQL collation.
-		p := strings.ToLower(f.UserIDPrefix)
-		if !utf8.ValidString(p) || strings.ContainsRune(p, 0) {
+		if !utf8.ValidString(f.UserIDPrefix) || strings.ContainsRune(f.UserIDPrefix, 0) {
 			return nil, nil, gatehouse.Errorf(gatehouse.EINVALID, "The user to search for must be text.")
 		}
+		p := strings.ToLower(f.UserIDPrefix)
 		add("user_id >= ?", p)
 		if end, ok := prefixEnd(p); ok {
 			add("user_id < ?", end)
