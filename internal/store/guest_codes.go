@@ -27,7 +27,7 @@ func (s *Store) SendGuestCode(ctx context.Context, email, ip, ua string) error {
 	if err != nil {
 		return err
 	}
-	return s.sendCode(ctx, func(tx *Tx) (bool, error) { return tx.sendGuestCode(email, ip, ua) })
+	return s.sendCode(ctx, "guest:"+email, func(tx *Tx) (bool, error) { return tx.sendGuestCode(email, ip, ua) })
 }
 
 func (tx *Tx) sendGuestCode(email, ip, ua string) (bool, error) {

@@ -22,6 +22,17 @@ const verifyFreeFailures = 50
 // expired, used, killed, paused, or not a recipient at all.
 var errBadCode = gatehouse.Errorf(gatehouse.EINVALID, "That code didn't work. Check the latest email we sent, or ask for a new code.")
 
+// errDeadCode answers a failed verification once the latest code can no
+// longer work from this client: its fifth wrong try since the last code
+// request, or PasscodeTTL after that request, or no request at all. Only
+// the pair's request time and this client's tries decide it, which a
+// stranger's address has just as a recipient's does.
+var errDeadCode = gatehouse.Errorf(gatehouse.EINVALID, "This code can no longer be used: a code lasts 10 minutes and allows 5 tries. Ask for a new code.")
+
+// CodeNoLongerValid reports whether err is the answer to a try at a code
+// that can no longer work (codeNoLongerValid), rather than a wrong one.
+func CodeNoLongerValid(err error) bool { return errors.Is(err, errDeadCode) }
+
 // loadPasscodeKey reads the deployment's HMAC key for codes, creating it
 // on first start. It lives in the database so every node shares it, and is
 // cached only once committed.
@@ -74,31 +85,92 @@ func (s *Store) SendPasscode(ctx context.Context, token, email, ip, ua string) e
 	if err != nil {
 		return err // the address's form only, which says nothing about who exists
 	}
-	return s.sendCode(ctx, func(tx *Tx) (bool, error) { return tx.sendPasscode(l, email, ip, ua) })
+	return s.sendCode(ctx, linkCodeScope(l.ID, email), func(tx *Tx) (bool, error) { return tx.sendPasscode(l, email, ip, ua) })
 }
 
-// sendCode runs a code request in a transaction: one that sent nothing
-// keeps nothing (it is rolled back), one that sent a code wakes the outbox.
-func (s *Store) sendCode(ctx context.Context, send func(tx *Tx) (bool, error)) error {
+// PasscodeResendAfter is how long until (link, email) may ask for a new
+// code: the same for every address, recipient or not.
+func (s *Store) PasscodeResendAfter(ctx context.Context, token, email string) (time.Duration, error) {
+	l, err := s.LinkByToken(ctx, token)
+	if err != nil {
+		return 0, err
+	}
+	email, err = gatehouse.NormalizeEmail(email)
+	if err != nil {
+		return 0, err
+	}
+	return s.resendAfter(ctx, linkCodeScope(l.ID, email))
+}
+
+// linkCodeScope names the code requests of (link, email).
+func linkCodeScope(linkID, email string) string { return "link:" + linkID + ":" + email }
+
+// sendCode runs a code request in a transaction. Every address's request
+// counts alike: one within SendMinInterval of the scope's last accepted
+// request does nothing; any other is accepted, and its time kept (in
+// login_attempts, under codeRequestKey), whether or not send then mails a
+// code. A request that sent a code wakes the outbox.
+func (s *Store) sendCode(ctx context.Context, scope string, send func(tx *Tx) (bool, error)) error {
+	sent := false
 	err := s.inTx(ctx, func(tx *Tx) error {
-		sent, err := send(tx)
-		if err == nil && !sent {
-			return errNothingSent
+		ok, err := tx.acceptCodeRequest(scope)
+		if err != nil || !ok {
+			return err
 		}
+		sent, err = send(tx)
 		return err
 	})
-	switch {
-	case errors.Is(err, errNothingSent):
-		return nil
-	case err != nil:
-		return err
+	if err == nil && sent {
+		s.wakeOutbox()
 	}
-	s.wakeOutbox()
-	return nil
+	return err
 }
 
 // errNothingSent rolls back a code request that sent nothing.
 var errNothingSent = errors.New("store: no code sent")
+
+// codeRequestKey is the login_attempts row of a scope's last accepted
+// code request; its window_start is that request's time.
+func codeRequestKey(scope string) string { return "code-request:" + scope }
+
+// acceptCodeRequest accepts a request unless the scope's last accepted one
+// is under SendMinInterval old, in one statement, so of parallel requests
+// one is accepted.
+func (tx *Tx) acceptCodeRequest(scope string) (bool, error) {
+	var at int64
+	err := tx.queryRow(`INSERT INTO login_attempts (key, failures, window_start, blocked_until) VALUES (?, 0, ?, 0)
+		ON CONFLICT (key) DO UPDATE SET window_start = excluded.window_start WHERE login_attempts.window_start <= ?
+		RETURNING window_start`, codeRequestKey(scope), micros(tx.now), micros(tx.now.Add(-gatehouse.SendMinInterval))).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// lastCodeRequest is the time of the scope's last accepted code request,
+// or 0 for none.
+func (tx *Tx) lastCodeRequest(scope string) (int64, error) {
+	var at int64
+	err := tx.queryRow(`SELECT window_start FROM login_attempts WHERE key = ?`, codeRequestKey(scope)).Scan(&at)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return at, err
+}
+
+// resendAfter is how long until the scope may ask for a new code.
+func (s *Store) resendAfter(ctx context.Context, scope string) (time.Duration, error) {
+	tx, err := s.begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback()
+	at, err := tx.lastCodeRequest(scope)
+	if err != nil || at == 0 {
+		return 0, err
+	}
+	return max(0, fromMicros(at).Add(gatehouse.SendMinInterval).Sub(tx.now)), nil
+}
 
 func (tx *Tx) sendPasscode(l *gatehouse.Link, email, ip, ua string) (bool, error) {
 	lock := ""
@@ -241,10 +313,10 @@ func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, r
 	email = strings.ToLower(strings.TrimSpace(email))
 	code, wellFormed := gatehouse.NormalizePasscode(code)
 	if _, err := gatehouse.NormalizeEmail(email); err != nil {
-		return nil, errBadCode
+		return nil, errDeadCode // no address, so no request for it either
 	}
 	var sess *RecipientSession
-	failed := false
+	var failed error
 	err = s.inTx(ctx, func(tx *Tx) (err error) {
 		sess, failed, err = s.verifyPasscode(tx, l, email, code, wellFormed, remember, ip, ua)
 		return err
@@ -252,19 +324,20 @@ func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, r
 	if err != nil {
 		return nil, err
 	}
-	if failed {
-		return nil, errBadCode
+	if failed != nil {
+		return nil, failed
 	}
 	return sess, nil
 }
 
 // verifyPasscode tries the code in tx. A failed try is committed with its
-// records and reported as failed; a refused one returns errBadCode, which
-// rolls back, so it checks and counts nothing.
-func (s *Store) verifyPasscode(tx *Tx, l *gatehouse.Link, email, code string, wellFormed, remember bool, ip, ua string) (*RecipientSession, bool, error) {
+// records and reported as the failure to answer (errBadCode or
+// errDeadCode); a refused one returns errBadCode, which rolls back, so it
+// checks and counts nothing.
+func (s *Store) verifyPasscode(tx *Tx, l *gatehouse.Link, email, code string, wellFormed, remember bool, ip, ua string) (*RecipientSession, error, error) {
 	it, _, err := s.item(tx, l.DriveID, l.ItemID)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
 	actor := recipientActor(email, ip, ua)
 	now := micros(tx.now)
@@ -276,48 +349,75 @@ func (s *Store) verifyPasscode(tx *Tx, l *gatehouse.Link, email, code string, we
 	ipKey := throttleKey{key: "verify-ip:" + ip, free: verifyFreeFailures}
 	blocked, err := tx.charge(ipKey)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
 	if blocked > now {
-		return nil, false, errBadCode
+		return nil, nil, errBadCode
 	}
 
 	var paused int
 	if err := tx.queryRow(`SELECT COUNT(*) FROM verification_pauses WHERE link_id = ? AND email = ? AND client_ip = ? AND paused_until > ?`,
 		l.ID, email, ip, now).Scan(&paused); err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
 	reason := "paused"
 	if paused == 0 {
 		id, why, err := tx.tryCodes(l, email, code, wellFormed, ip)
 		if err != nil {
-			return nil, false, err
+			return nil, nil, err
 		}
 		if id != "" {
 			// The try was not a failure: give the client its charge back.
 			if _, err := tx.exec(`UPDATE login_attempts SET failures = failures - 1, blocked_until = ? WHERE key = ? AND failures > 0`,
 				blocked, ipKey.key); err != nil {
-				return nil, false, err
+				return nil, nil, err
 			}
 			sess, err := tx.createRecipientSession(email, remember, ip)
 			if err != nil {
-				return nil, false, err
+				return nil, nil, err
 			}
 			r := s.linkRecord(gatehouse.OpPasscodeVerified, actor, it, l)
 			r.EventData = gatehouse.EventData(map[string]any{"remember": remember})
 			if err := tx.audit(r); err != nil {
-				return nil, false, err
+				return nil, nil, err
 			}
 			// With B2B integration, the outsider becomes a guest right here.
 			st, err := tx.sharingSettings(false)
 			if err == nil && st.IsB2BIntegrationEnabled {
 				err = tx.addEmailGuest(actor, email)
 			}
-			return sess, false, err
+			return sess, nil, err
 		}
 		reason = why
 	}
-	return nil, true, tx.passcodeFailed(l, it, actor, reason)
+	if err := tx.passcodeFailed(l, it, actor, reason); err != nil {
+		return nil, nil, err
+	}
+	dead, err := tx.codeDead(l.ID, email, ip, paused > 0)
+	if err != nil || !dead {
+		return nil, errBadCode, err
+	}
+	return nil, errDeadCode, nil
+}
+
+// codeDead reports whether the latest code of (link, email) can no longer
+// work from this client, by the request time and this client's failures
+// alone: no request, one PasscodeTTL old, PasscodeMaxFailures wrong tries
+// since it, or a pause.
+func (tx *Tx) codeDead(linkID, email, ip string, paused bool) (bool, error) {
+	if paused {
+		return true, nil
+	}
+	at, err := tx.lastCodeRequest(linkCodeScope(linkID, email))
+	if err != nil || at == 0 || at <= micros(tx.now.Add(-gatehouse.PasscodeTTL)) {
+		return true, err
+	}
+	var n int
+	if err := tx.queryRow(`SELECT COUNT(*) FROM passcode_failures WHERE link_id = ? AND email = ? AND client_ip = ? AND at >= ?`,
+		linkID, email, ip, at).Scan(&n); err != nil {
+		return false, err
+	}
+	return n >= gatehouse.PasscodeMaxFailures, nil
 }
 
 // tryCodes checks code against the pair's live codes that this client has

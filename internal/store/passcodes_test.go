@@ -150,6 +150,9 @@ func TestPasscodeSendLimitPerIP(t *testing.T) {
 			if e.send(emails[gatehouse.SendMaxPerHourPerIP], "203.0.113.5") != "" {
 				t.Errorf("a 31st code from one client address within the hour")
 			}
+			// The refused request still counts for the address, as any
+			// address's does: the next is taken SendMinInterval later.
+			e.clock.Advance(gatehouse.SendMinInterval)
 			if e.send(emails[gatehouse.SendMaxPerHourPerIP], "203.0.113.6") == "" {
 				t.Errorf("another client address was refused too")
 			}
@@ -163,10 +166,13 @@ func TestPasscodeVerify(t *testing.T) {
 			e := newLinkEnv(t, b, "ext@partner.test", "other@partner.test")
 			code := e.send("ext@partner.test", "192.0.2.1")
 
-			// Bound to (link, email): the right code for another address fails.
+			// Bound to (link, email): the right code for another address
+			// fails, and no code was asked for that address: none can work.
 			_, err := e.verify("other@partner.test", code)
 			wantCode(t, "code for another address", err, gatehouse.EINVALID)
-			generic := gatehouse.ErrorMessage(err)
+			if !store.CodeNoLongerValid(err) {
+				t.Errorf("code for an address nobody asked a code for: %v, want codeNoLongerValid", err)
+			}
 			sess, err := e.verify("ext@partner.test", code)
 			if err != nil || sess.Email != "ext@partner.test" || !sess.ExpiresAt.Equal(e.clock.Now().Add(24*time.Hour)) {
 				t.Fatalf("verify: %+v %v", sess, err)
@@ -176,8 +182,8 @@ func TestPasscodeVerify(t *testing.T) {
 			}
 			// Single use.
 			_, err = e.verify("ext@partner.test", code)
-			if gatehouse.ErrorMessage(err) != generic {
-				t.Errorf("used code: %v, want the generic failure", err)
+			if gatehouse.ErrorCode(err) != gatehouse.EINVALID || store.CodeNoLongerValid(err) {
+				t.Errorf("used code: %v, want invalidCode, as a stranger's wrong try", err)
 			}
 			// Sessions end after 24 h, or after the re-authentication period with remember.
 			e.clock.Advance(24*time.Hour + time.Second)
@@ -198,19 +204,22 @@ func TestPasscodeVerify(t *testing.T) {
 			e.clock.Advance(time.Minute)
 			code = e.send("ext@partner.test", "192.0.2.1")
 			e.clock.Advance(gatehouse.PasscodeTTL)
-			if _, err := e.verify("ext@partner.test", code); gatehouse.ErrorMessage(err) != generic {
-				t.Errorf("expired code: %v", err)
+			if _, err := e.verify("ext@partner.test", code); gatehouse.ErrorCode(err) != gatehouse.EINVALID || !store.CodeNoLongerValid(err) {
+				t.Errorf("expired code: %v, want codeNoLongerValid", err)
 			}
 
 			// Five wrong tries kill the code for the client that made them,
 			// and for nobody else.
 			e.clock.Advance(time.Minute)
 			code = e.send("ext@partner.test", "192.0.2.1")
-			for range gatehouse.PasscodeMaxFailures {
-				e.verify("ext@partner.test", wrongCode(code))
+			for i := range gatehouse.PasscodeMaxFailures {
+				_, err := e.verify("ext@partner.test", wrongCode(code))
+				if last := i == gatehouse.PasscodeMaxFailures-1; gatehouse.ErrorCode(err) != gatehouse.EINVALID || store.CodeNoLongerValid(err) != last {
+					t.Errorf("wrong try %d: %v, want codeNoLongerValid %v", i+1, err, last)
+				}
 			}
-			if _, err := e.verify("ext@partner.test", code); gatehouse.ErrorMessage(err) != generic {
-				t.Errorf("code after 5 wrong tries: %v", err)
+			if _, err := e.verify("ext@partner.test", code); gatehouse.ErrorCode(err) != gatehouse.EINVALID || !store.CodeNoLongerValid(err) {
+				t.Errorf("code after 5 wrong tries: %v, want codeNoLongerValid", err)
 			}
 			if _, err := e.VerifyPasscode(ctx, e.link.Token, "ext@partner.test", code, false, "192.0.2.1", "ua"); err != nil {
 				t.Errorf("the code from another client after 5 wrong tries elsewhere: %v", err)
@@ -451,6 +460,87 @@ func TestUploadThroughLinkRechecksAtCommit(t *testing.T) {
 			recs := e.records(gatehouse.AuditFilter{Operation: gatehouse.OpFileUploaded, UserID: "ext@partner.test"})
 			if len(recs) != 1 || recs[0].UniqueSharingID != l.ShareID {
 				t.Errorf("recipient upload records: %+v", recs)
+			}
+		})
+	}
+}
+
+// TestPasscodeAnswersAlike: a recipient's address and a stranger's get the
+// same answers, step by step, to code requests (when a new one may be
+// asked for) and to wrong tries (invalidCode, then codeNoLongerValid after
+// the client's fifth wrong try or PasscodeTTL after the last request).
+func TestPasscodeAnswersAlike(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newLinkEnv(t, b, "ext@partner.test")
+			const ip, other = "192.0.2.1", "192.0.2.2"
+			type answer struct {
+				after time.Duration
+				code  string
+				msg   string
+			}
+			// request asks for a code; try tries a wrong one.
+			request := func(email, client string) answer {
+				if err := e.SendPasscode(ctx, e.link.Token, email, client, "ua"); err != nil {
+					t.Fatalf("SendPasscode(%s): %v", email, err)
+				}
+				d, err := e.PasscodeResendAfter(ctx, e.link.Token, email)
+				if err != nil {
+					t.Fatalf("PasscodeResendAfter(%s): %v", email, err)
+				}
+				return answer{after: d}
+			}
+			try := func(email, client string) answer {
+				_, err := e.VerifyPasscode(ctx, e.link.Token, email, "00000000", false, client, "ua")
+				if gatehouse.ErrorCode(err) != gatehouse.EINVALID {
+					t.Fatalf("wrong code for %s: %v, want EINVALID", email, err)
+				}
+				a := answer{code: "invalidCode", msg: gatehouse.ErrorMessage(err)}
+				if store.CodeNoLongerValid(err) {
+					a.code = "codeNoLongerValid"
+				}
+				return a
+			}
+			steps := []struct {
+				name    string
+				advance time.Duration
+				do      func(email string) answer
+				want    answer
+			}{
+				{"first request", 0, func(m string) answer { return request(m, ip) }, answer{after: 30 * time.Second}},
+				{"request 10 s later", 10 * time.Second, func(m string) answer { return request(m, ip) }, answer{after: 20 * time.Second}},
+				{"wrong try 1", 0, func(m string) answer { return try(m, ip) }, answer{code: "invalidCode"}},
+				{"wrong try 2", 0, func(m string) answer { return try(m, ip) }, answer{code: "invalidCode"}},
+				{"wrong try 3", 0, func(m string) answer { return try(m, ip) }, answer{code: "invalidCode"}},
+				{"wrong try 4", 0, func(m string) answer { return try(m, ip) }, answer{code: "invalidCode"}},
+				{"wrong try 5", 0, func(m string) answer { return try(m, ip) }, answer{code: "codeNoLongerValid"}},
+				{"wrong try 6", 0, func(m string) answer { return try(m, ip) }, answer{code: "codeNoLongerValid"}},
+				{"another client's wrong try", 0, func(m string) answer { return try(m, other) }, answer{code: "invalidCode"}},
+				{"request after 30 s", 20 * time.Second, func(m string) answer { return request(m, ip) }, answer{after: 30 * time.Second}},
+				{"wrong try after the new request", 0, func(m string) answer { return try(m, ip) }, answer{code: "invalidCode"}},
+				{"resend wait over", 31 * time.Second, func(m string) answer { return request(m, other) }, answer{after: 30 * time.Second}},
+				{"wrong try 10 min after the last request", gatehouse.PasscodeTTL, func(m string) answer { return try(m, ip) }, answer{code: "codeNoLongerValid"}},
+			}
+			for _, st := range steps {
+				e.clock.Advance(st.advance)
+				got := map[string]answer{}
+				for _, m := range []string{"ext@partner.test", "nobody@partner.test"} {
+					got[m] = st.do(m)
+				}
+				if got["ext@partner.test"] != got["nobody@partner.test"] {
+					t.Errorf("%s: recipient %+v, stranger %+v", st.name, got["ext@partner.test"], got["nobody@partner.test"])
+				}
+				if a := got["ext@partner.test"]; a.after != st.want.after || a.code != st.want.code {
+					t.Errorf("%s: %+v, want %+v", st.name, a, st.want)
+				}
+			}
+			// Only the requests SendMinInterval apart sent a code, and only
+			// to the recipient.
+			if n := e.count(`SELECT COUNT(*) FROM outbox WHERE kind = 'passcode' AND to_addr = ?`, "ext@partner.test"); n != 3 {
+				t.Errorf("codes mailed to the recipient: %d, want 3", n)
+			}
+			if n := e.count(`SELECT COUNT(*) FROM outbox WHERE kind = 'passcode' AND to_addr = ?`, "nobody@partner.test"); n != 0 {
+				t.Errorf("codes mailed to a stranger: %d", n)
 			}
 		})
 	}
