@@ -98,15 +98,30 @@ func (h *Handler) setDisabled(w http.ResponseWriter, r *http.Request, disabled b
 const auditPageSize = 100
 
 // operations are the choices of the audit page's operation filter.
-var operations = []string{
-	gatehouse.OpUserLoggedIn, gatehouse.OpUserLoginFailed, gatehouse.OpUserAdded, gatehouse.OpUserUpdated,
-	gatehouse.OpUserDeleted, gatehouse.OpFileUploaded, gatehouse.OpFileModified, gatehouse.OpFileAccessed,
-	gatehouse.OpFileDownloaded, gatehouse.OpFileRenamed, gatehouse.OpFileMoved, gatehouse.OpFileDeleted,
-	gatehouse.OpFolderCreated, gatehouse.OpFolderRenamed, gatehouse.OpFolderMoved, gatehouse.OpFolderDeleted,
-	gatehouse.OpSecureLinkCreated, gatehouse.OpSecureLinkUpdated, gatehouse.OpSecureLinkDeleted,
-	gatehouse.OpAddedToSecureLink, gatehouse.OpRemovedFromSecureLink, gatehouse.OpSecureLinkUsed,
-	gatehouse.OpPasscodeSent, gatehouse.OpPasscodeVerified, gatehouse.OpPasscodeFailed,
-	gatehouse.OpPasscodeVerificationPaused,
+var operations = gatehouse.Operations()
+
+// opLabels are the audit page's words for operations; an operation not
+// here is shown by its name.
+var opLabels = map[string]string{
+	gatehouse.OpUserLoggedIn: "Signed in", gatehouse.OpUserLoginFailed: "Sign-in failed",
+	gatehouse.OpUserAdded: "User added", gatehouse.OpUserUpdated: "User updated", gatehouse.OpUserDeleted: "User deleted",
+	gatehouse.OpFileUploaded: "File uploaded", gatehouse.OpFileModified: "File replaced", gatehouse.OpFileAccessed: "File opened",
+	gatehouse.OpFileDownloaded: "File downloaded", gatehouse.OpFileRenamed: "File renamed", gatehouse.OpFileMoved: "File moved",
+	gatehouse.OpFileDeleted: "File deleted", gatehouse.OpFolderCreated: "Folder created", gatehouse.OpFolderRenamed: "Folder renamed",
+	gatehouse.OpFolderMoved: "Folder moved", gatehouse.OpFolderDeleted: "Folder deleted",
+	gatehouse.OpSecureLinkCreated: "Secure link created", gatehouse.OpSecureLinkUpdated: "Secure link changed",
+	gatehouse.OpSecureLinkDeleted: "Secure link deleted", gatehouse.OpAddedToSecureLink: "Added to secure link",
+	gatehouse.OpRemovedFromSecureLink: "Removed from secure link", gatehouse.OpSecureLinkUsed: "Secure link used",
+	gatehouse.OpPasscodeSent: "Code sent", gatehouse.OpPasscodeVerified: "Code verified", gatehouse.OpPasscodeFailed: "Wrong code",
+	gatehouse.OpPasscodeVerificationPaused: "Code entry paused", gatehouse.OpSharingPolicyChanged: "Sharing settings changed",
+	gatehouse.OpIdentityProviderAdded: "Sign-in provider added", gatehouse.OpIdentityProviderUpdated: "Sign-in provider changed",
+	gatehouse.OpIdentityProviderDeleted: "Sign-in provider deleted", gatehouse.OpGuestUserAdded: "Guest added",
+	gatehouse.OpSharingInvitationCreated: "Invitation sent", gatehouse.OpSharingInvitationAccepted: "Invitation accepted",
+	gatehouse.OpSharingInvitationRevoked: "Invitation revoked", gatehouse.OpGuestAccessExtended: "Guest access extended",
+	gatehouse.OpGuestAccessExpired: "Guest access expired", gatehouse.OpGroupAdded: "Group created",
+	gatehouse.OpGroupUpdated: "Group changed", gatehouse.OpGroupRemoved: "Group deleted", gatehouse.OpAddedToGroup: "Added to group",
+	gatehouse.OpRemovedFromGroup: "Removed from group", gatehouse.OpSiteCollectionCreated: "Site created",
+	gatehouse.OpSiteDeleted: "Site deleted",
 }
 
 type auditData struct {
@@ -117,6 +132,34 @@ type auditData struct {
 	Records                                   []*gatehouse.Record
 	Next                                      string // address of the next page, if any
 	Paged                                     bool   // this is not the first page
+	// The export of the whole filter, without paging, in each format.
+	ExportCSV, ExportJSONL string
+}
+
+// OpLabel is op in words, or op itself when it has none.
+func (d *auditData) OpLabel(op string) string {
+	if l, ok := opLabels[op]; ok {
+		return l
+	}
+	return op
+}
+
+// exportURL is the API export of f in format; the API takes the session.
+func exportURL(f gatehouse.AuditFilter, format string) string {
+	q := url.Values{"format": {format}}
+	for k, v := range map[string]string{"operation": f.Operation, "userIdStartsWith": f.UserIDPrefix,
+		"objectId": f.ObjectID, "uniqueSharingId": f.UniqueSharingID} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if !f.Since.IsZero() {
+		q.Set("start", f.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !f.Until.IsZero() {
+		q.Set("end", f.Until.UTC().Format(time.RFC3339Nano))
+	}
+	return "/v1.0/auditLog/records/export?" + q.Encode()
 }
 
 func (h *Handler) audit(w http.ResponseWriter, r *http.Request) {
@@ -134,6 +177,7 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request) {
 			d.Next = "/admin/audit?" + q.Encode()
 		}
 		d.Paged = cursor != nil
+		d.ExportCSV, d.ExportJSONL = exportURL(f, "csv"), exportURL(f, "jsonl")
 	}
 	if err != nil {
 		code := gatehouse.ErrorCode(err)
@@ -150,7 +194,8 @@ func (h *Handler) audit(w http.ResponseWriter, r *http.Request) {
 
 // filter turns the form into a search. A cursor is "micros-seq".
 func (d *auditData) filter(cursor string) (gatehouse.AuditFilter, *store.AuditCursor, error) {
-	f := gatehouse.AuditFilter{UserID: d.UserID, ObjectID: d.Object, UniqueSharingID: d.Sharing, Limit: auditPageSize}
+	// The user is matched by the start of the address, case-insensitively.
+	f := gatehouse.AuditFilter{UserIDPrefix: d.UserID, ObjectID: d.Object, UniqueSharingID: d.Sharing, Limit: auditPageSize}
 	if d.Op != "" {
 		for _, op := range operations {
 			if strings.EqualFold(op, d.Op) {
