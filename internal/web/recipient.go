@@ -1,6 +1,8 @@
 package web
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"mime"
 	"net/http"
 	"net/url"
@@ -10,6 +12,7 @@ import (
 	"gatehouse"
 	"gatehouse/internal/authn"
 	"gatehouse/internal/httpx"
+	"gatehouse/internal/store"
 )
 
 // RecipientCookie is httpx.RecipientCookie, named here for the pages that
@@ -75,12 +78,13 @@ func (h *Handler) linkedItem(r *http.Request, l *gatehouse.Link, c *authn.Caller
 // recipientData is the landing page and the code form.
 type recipientData struct {
 	base
-	Token      string
-	Step       string // "email", "code" or "signin"
-	Email      string
-	SignIn     string // the sign-in address for the organization's own people
-	OtherEmail bool   // a session for another address is open
-	PartnerURL string // starts the sign-in at the address's partner
+	Token       string
+	Step        string // "email", "code" or "signin"
+	Email       string
+	SignIn      string // the sign-in address for the organization's own people
+	OtherEmail  bool   // a session for another address is open
+	PartnerURL  string // starts the sign-in at the address's partner
+	ResendAfter int    // seconds until a new code may be asked for
 }
 
 func (h *Handler) recipientPage(w http.ResponseWriter, r *http.Request, status int, step, email, errMsg string) {
@@ -142,6 +146,12 @@ func (h *Handler) recipientHome(w http.ResponseWriter, r *http.Request) {
 		}
 		d := &recipientData{base: h.base(w, r, "Open a shared link"), Token: r.PathValue("token"), Step: "email",
 			OtherEmail: code == gatehouse.EFORBIDDEN}
+		if st, ok := takeCodeState(w, r, d.Token); ok && st.Err == "invalidEmail" {
+			d.Email = st.Email
+			if _, err := gatehouse.NormalizeEmail(st.Email); err != nil {
+				d.Error = gatehouse.ErrorMessage(err)
+			}
+		}
 		h.render(w, r, status, "recipient", d)
 		return
 	} else if err != nil {
@@ -164,7 +174,8 @@ func (h *Handler) recipientHome(w http.ResponseWriter, r *http.Request) {
 }
 
 // recipientPasscode is POST /s/{token}/passcode. Whether the address is on
-// the link, limited or paused, the answer is the same bytes.
+// the link, limited or paused, the answer is the same bytes: JSON says when
+// a new code may be asked for; a form is sent on (303) to the code page.
 func (h *Handler) recipientPasscode(w http.ResponseWriter, r *http.Request) {
 	in, ok := h.readRecipientInput(w, r)
 	if !ok {
@@ -172,7 +183,7 @@ func (h *Handler) recipientPasscode(w http.ResponseWriter, r *http.Request) {
 	}
 	token := r.PathValue("token")
 	if _, err := h.store.LinkByToken(r.Context(), token); err != nil {
-		h.fail(w, r, err)
+		h.failForm(w, r, err)
 		return
 	}
 	email, err := gatehouse.NormalizeEmail(in.Email)
@@ -181,7 +192,8 @@ func (h *Handler) recipientPasscode(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
-		h.recipientPage(w, r, http.StatusBadRequest, "email", strings.TrimSpace(in.Email), gatehouse.ErrorMessage(err))
+		setCodeState(w, r, codeState{Token: token, Email: strings.TrimSpace(in.Email), Err: "invalidEmail"})
+		redirect(w, r, "/s/"+url.PathEscape(token))
 		return
 	}
 	// Decided by the domain alone, so it says nothing about the address.
@@ -191,7 +203,8 @@ func (h *Handler) recipientPasscode(w http.ResponseWriter, r *http.Request) {
 			httpx.WriteJSON(w, http.StatusOK, map[string]any{"sent": false, "signIn": signIn})
 			return
 		}
-		h.recipientPage(w, r, http.StatusOK, "signin", email, "")
+		setCodeState(w, r, codeState{Token: token, Email: email})
+		redirect(w, r, codePath(token))
 		return
 	}
 	// A recipient's request does more work than a stranger's; answering no
@@ -207,44 +220,122 @@ func (h *Handler) recipientPasscode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	err = h.store.SendPasscode(r.Context(), token, email, httpx.ClientIP(r), r.UserAgent())
+	var after time.Duration
+	if err == nil {
+		after, err = h.store.PasscodeResendAfter(r.Context(), token, email)
+	}
 	if gatehouse.ErrorCode(err) != gatehouse.ENOTFOUND && gatehouse.ErrorCode(err) != gatehouse.EGONE {
 		time.Sleep(time.Until(floor))
 	}
 	if err != nil {
-		h.fail(w, r, err)
+		h.failForm(w, r, err)
 		return
 	}
 	if wantsJSON(r) {
-		httpx.WriteJSON(w, http.StatusOK, map[string]bool{"sent": true})
+		httpx.WriteJSON(w, http.StatusOK, map[string]int{"resendAfterSeconds": seconds(after)})
 		return
 	}
-	h.recipientPage(w, r, http.StatusOK, "code", email, "")
+	setCodeState(w, r, codeState{Token: token, Email: email})
+	redirect(w, r, codePath(token))
 }
 
 // passcodeAnswerFloor is the least time a passcode request takes to answer.
 const passcodeAnswerFloor = 150 * time.Millisecond
 
+// seconds rounds d up to whole seconds, so "0" means now.
+func seconds(d time.Duration) int { return int((d + time.Second - 1) / time.Second) }
+
+// codePath is the code page of a link: the GET that every code form's post
+// is sent on to, so a reload or a restored tab shows it again.
+func codePath(token string) string { return "/s/" + url.PathEscape(token) + "/passcode" }
+
+// failForm answers err; a form is sent on to the link's landing page,
+// which shows the link's own state (not found, expired) on a GET.
+func (h *Handler) failForm(w http.ResponseWriter, r *http.Request, err error) {
+	if c := gatehouse.ErrorCode(err); !wantsJSON(r) && (c == gatehouse.ENOTFOUND || c == gatehouse.EGONE) {
+		redirect(w, r, "/s/"+url.PathEscape(r.PathValue("token")))
+		return
+	}
+	h.fail(w, r, err)
+}
+
+// recipientCodePage is GET /s/{token}/passcode (and /verify, sent here):
+// the code form for the address of this browser's last code request, with
+// the result of its last try, or the landing page without one.
+func (h *Handler) recipientCodePage(w http.ResponseWriter, r *http.Request) {
+	token := r.PathValue("token")
+	if strings.HasSuffix(r.URL.Path, "/verify") {
+		redirect(w, r, codePath(token))
+		return
+	}
+	st, ok := takeCodeState(w, r, token)
+	if !ok || st.Email == "" || st.Err == "invalidEmail" {
+		redirect(w, r, "/s/"+url.PathEscape(token))
+		return
+	}
+	if _, err := h.store.LinkByToken(r.Context(), token); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if gatehouse.InOrgDomains(st.Email, h.cfg.OrgDomains) {
+		h.recipientPage(w, r, http.StatusOK, "signin", st.Email, "")
+		return
+	}
+	after, err := h.store.PasscodeResendAfter(r.Context(), token, st.Email)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	d := &recipientData{base: h.base(w, r, "Enter your code"), Token: token, Step: "code", Email: st.Email, ResendAfter: seconds(after)}
+	d.Error = codeMessages[st.Err]
+	h.render(w, r, http.StatusOK, "recipient", d)
+}
+
+// codeMessages word a failed try on the code page, by its error code.
+var codeMessages = map[string]string{
+	"invalidCode":       "That code didn't work. Check the latest email we sent, or ask for a new code.",
+	"codeNoLongerValid": "This code can no longer be used: a code lasts 10 minutes and allows 5 tries. Ask for a new code.",
+}
+
+// codeError is the JSON error code of a failed try: codeNoLongerValid once
+// the latest code cannot work from this client, invalidCode before.
+func codeError(err error) string {
+	if store.CodeNoLongerValid(err) {
+		return "codeNoLongerValid"
+	}
+	return "invalidCode"
+}
+
 // recipientVerify is POST /s/{token}/verify: the right code sets the
 // recipient session cookie, for the browser session or, remembered, for the
-// re-authentication period.
+// re-authentication period. A wrong or dead code is 400 with invalidCode or
+// codeNoLongerValid for a script; a form is sent on (303) to the code page
+// saying which.
 func (h *Handler) recipientVerify(w http.ResponseWriter, r *http.Request) {
 	in, ok := h.readRecipientInput(w, r)
 	if !ok {
 		return
 	}
 	token := r.PathValue("token")
+	email := strings.ToLower(strings.TrimSpace(in.Email))
 	sess, err := h.store.VerifyPasscode(r.Context(), token, in.Email, in.Code, in.Remember, httpx.ClientIP(r), r.UserAgent())
-	if err != nil {
-		if gatehouse.ErrorCode(err) != gatehouse.EINVALID || wantsJSON(r) {
-			h.fail(w, r, err)
+	if gatehouse.ErrorCode(err) == gatehouse.EINVALID {
+		code := codeError(err)
+		if wantsJSON(r) {
+			httpx.LogError(r, err)
+			httpx.WriteJSON(w, http.StatusBadRequest, map[string]any{"error": map[string]string{
+				"code": code, "message": gatehouse.ErrorMessage(err)}})
 			return
 		}
-		h.recipientPage(w, r, http.StatusBadRequest, "code", strings.ToLower(strings.TrimSpace(in.Email)), gatehouse.ErrorMessage(err))
+		setCodeState(w, r, codeState{Token: token, Email: email, Err: code})
+		redirect(w, r, codePath(token))
+		return
+	} else if err != nil {
+		h.failForm(w, r, err)
 		return
 	}
 	// A partner's person proved the address with the code; from here on
 	// the partner signs them in, as a guest, instead of the code.
-	email := strings.ToLower(strings.TrimSpace(in.Email))
 	if p, err := h.partnerFor(r.Context(), email); err != nil || p != nil {
 		if err == nil {
 			err = h.store.EndRecipientSession(r.Context(), sess.Secret)
@@ -264,11 +355,51 @@ func (h *Handler) recipientVerify(w http.ResponseWriter, r *http.Request) {
 		maxAge = int(sess.ExpiresAt.Sub(h.store.Now()).Round(time.Second).Seconds())
 	}
 	httpx.SetCookie(w, r, RecipientCookie, sess.Secret, maxAge)
+	httpx.SetCookie(w, r, codeCookie, "", -1)
 	if wantsJSON(r) || jsonBody(r) {
 		httpx.WriteJSON(w, http.StatusOK, map[string]bool{"verified": true})
 		return
 	}
 	redirect(w, r, "/s/"+url.PathEscape(token))
+}
+
+// codeCookie carries a code form's result across its redirect: the link,
+// the address asked for and the last try's error code. It is set by us
+// only, and the page words the error itself, so a link cannot make a page
+// say something.
+const codeCookie = "gh_code"
+
+// codeState is what codeCookie carries.
+type codeState struct {
+	Token string `json:"t"`
+	Email string `json:"e"`
+	Err   string `json:"x,omitempty"`
+}
+
+func setCodeState(w http.ResponseWriter, r *http.Request, st codeState) {
+	b, _ := json.Marshal(st)
+	httpx.SetCookie(w, r, codeCookie, base64.RawURLEncoding.EncodeToString(b), int(codeStateTTL/time.Second))
+}
+
+// codeStateTTL is how long the code page can be reloaded: a code's life.
+const codeStateTTL = gatehouse.PasscodeTTL
+
+// takeCodeState reads the code state of token, keeping the address but
+// taking the error, so it is shown once.
+func takeCodeState(w http.ResponseWriter, r *http.Request, token string) (codeState, bool) {
+	var st codeState
+	c, err := r.Cookie(codeCookie)
+	if err != nil {
+		return st, false
+	}
+	b, err := base64.RawURLEncoding.DecodeString(c.Value)
+	if err != nil || json.Unmarshal(b, &st) != nil || st.Token != token {
+		return codeState{}, false
+	}
+	if st.Err != "" {
+		setCodeState(w, r, codeState{Token: st.Token, Email: st.Email})
+	}
+	return st, true
 }
 
 // recipientSignout is POST /s/{token}/signout: it ends the recipient

@@ -216,10 +216,14 @@ func TestPasscodeAnswersAlike(t *testing.T) {
 	testenv.PausePasscodes(t, e.store, e.clock, l.Token, "paused@partner.test")
 	pausedMail := e.countMail("paused@partner.test")
 
+	// An answer is the POST's and, for a form, the code page it is sent
+	// on to; the address the caller typed may come back in either.
 	type answer struct {
-		status int
-		header http.Header
-		body   string
+		status   int
+		header   http.Header
+		body     string
+		location string
+		page     string
 	}
 	send := func(email string, asJSON bool) answer {
 		t.Helper()
@@ -233,19 +237,27 @@ func TestPasscodeAnswersAlike(t *testing.T) {
 		h := resp.Header.Clone()
 		h.Del("Date")
 		h.Del("Content-Length") // the address echoed back has its own length
-		return answer{resp.StatusCode, h, strings.ReplaceAll(body, email, "EMAIL")}
+		h.Del("Set-Cookie")     // the code page's state: the address typed
+		a := answer{status: resp.StatusCode, header: h, body: strings.ReplaceAll(body, email, "EMAIL"), location: resp.Header.Get("Location")}
+		if !asJSON {
+			presp, page := c.get(a.location)
+			a.page = fmt.Sprintf("%d %s", presp.StatusCode, strings.ReplaceAll(page, email, "EMAIL"))
+		}
+		return a
 	}
 	for _, asJSON := range []bool{false, true} {
 		e.clock.Advance(time.Minute)
 		want := send("ext@partner.test", asJSON)
-		if want.status != http.StatusOK {
-			t.Fatalf("passcode (json %v): got %d\n%s", asJSON, want.status, want.body)
+		if wantStatus := map[bool]int{true: http.StatusOK, false: http.StatusSeeOther}[asJSON]; want.status != wantStatus {
+			t.Fatalf("passcode (json %v): got %d, want %d\n%s", asJSON, want.status, wantStatus, want.body)
 		}
-		if asJSON && strings.TrimSpace(want.body) != `{"sent":true}` {
+		if asJSON && strings.TrimSpace(want.body) != `{"resendAfterSeconds":30}` {
 			t.Errorf("passcode JSON: got %s", want.body)
 		}
-		if !asJSON && !strings.Contains(want.body, "If this address can open the link, we've sent an 8-digit code to it. It expires in 10 minutes.") {
-			t.Errorf("passcode page lacks the promised sentence:\n%s", want.body)
+		if !asJSON && (want.location != "/s/"+l.Token+"/passcode" || !strings.HasPrefix(want.page, "200 ") ||
+			!strings.Contains(want.page, "If <strong>EMAIL</strong> may open the link, a code is on its way to it.") ||
+			!strings.Contains(want.page, "You can ask for a new code in 30 seconds.")) {
+			t.Errorf("passcode form: got %d to %q, want 303 to the code page saying when to ask again:\n%s", want.status, want.location, want.page)
 		}
 		for _, who := range []string{
 			"ext@partner.test",       // again within 30 s: refused, silently
@@ -254,10 +266,19 @@ func TestPasscodeAnswersAlike(t *testing.T) {
 			"paused@partner.test",    // paused
 		} {
 			got := send(who, asJSON)
-			if got.status != want.status || got.body != want.body || fmt.Sprint(got.header) != fmt.Sprint(want.header) {
-				t.Errorf("passcode for %s (json %v) differs from a recipient's:\n got %d %v\n%s\nwant %d %v\n%s",
-					who, asJSON, got.status, got.header, got.body, want.status, want.header, want.body)
+			if got.status != want.status || got.body != want.body || fmt.Sprint(got.header) != fmt.Sprint(want.header) ||
+				got.location != want.location || got.page != want.page {
+				t.Errorf("passcode for %s (json %v) differs from a recipient's:\n got %d %v %q\n%s\n%s\nwant %d %v %q\n%s\n%s",
+					who, asJSON, got.status, got.header, got.location, got.body, got.page, want.status, want.header, want.location, want.body, want.page)
 			}
+		}
+	}
+	// Ten seconds on, everyone is told the same shorter wait.
+	e.clock.Advance(10 * time.Second)
+	for _, who := range []string{"ext@partner.test", "stranger@partner.test"} {
+		if resp, body := c.postJSON("/s/"+l.Token+"/passcode", map[string]string{"email": who}); resp.StatusCode != http.StatusOK ||
+			strings.TrimSpace(body) != `{"resendAfterSeconds":20}` {
+			t.Errorf("passcode for %s 10 s later: got %d %s, want resendAfterSeconds 20", who, resp.StatusCode, body)
 		}
 	}
 	if n := e.countMail("ext@partner.test"); n != 2 {
@@ -271,9 +292,21 @@ func TestPasscodeAnswersAlike(t *testing.T) {
 	if n := e.countMail("paused@partner.test"); n != pausedMail {
 		t.Errorf("paused@partner.test got %d codes while paused, want none", n-pausedMail)
 	}
-	// A malformed address is the caller's own mistake and may say so.
-	if resp, _ := c.postForm("/s/"+l.Token+"/passcode", url.Values{"email": {"not an address"}}); resp.StatusCode != http.StatusBadRequest {
-		t.Errorf("malformed address: got %d, want 400", resp.StatusCode)
+	// A malformed address is the caller's own mistake and may say so, on
+	// the landing page the form is sent back to.
+	if resp, _ := c.postForm("/s/"+l.Token+"/passcode", url.Values{"email": {"not an address"}}); resp.StatusCode != http.StatusSeeOther ||
+		resp.Header.Get("Location") != "/s/"+l.Token {
+		t.Errorf("malformed address: got %d to %q, want 303 to the landing page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, body := c.get("/s/" + l.Token); resp.StatusCode != http.StatusOK || !strings.Contains(pageError(body), "is not a valid email address") ||
+		!strings.Contains(body, `value="not an address"`) {
+		t.Errorf("landing page after a malformed address: got %d %q", resp.StatusCode, pageError(body))
+	}
+	if _, body := c.get("/s/" + l.Token); pageError(body) != "" {
+		t.Errorf("the error shows again on reload: %q", pageError(body))
+	}
+	if resp, body := c.postJSON("/s/"+l.Token+"/passcode", map[string]string{"email": "not an address"}); resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("malformed address JSON: got %d %s, want 400", resp.StatusCode, body)
 	}
 	// A form without its CSRF token is refused; JSON needs none.
 	if resp, _ := c.postForm("/s/"+l.Token+"/passcode", url.Values{"email": {"ext@partner.test"}, "csrf": {"x"}}); resp.StatusCode != http.StatusForbidden {
@@ -288,7 +321,11 @@ func TestOrgAddressIsToldToSignIn(t *testing.T) {
 	l := e.share(it, gatehouse.RoleRead, "mem@example.com")
 	c := e.client()
 	c.get("/s/" + l.Token)
-	resp, body := c.postForm("/s/"+l.Token+"/passcode", url.Values{"email": {"Mem@Example.com"}})
+	resp, _ := c.postForm("/s/"+l.Token+"/passcode", url.Values{"email": {"Mem@Example.com"}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/s/"+l.Token+"/passcode" {
+		t.Errorf("org address: got %d to %q, want 303 to the code page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, body := c.get("/s/" + l.Token + "/passcode")
 	next := "/login?next=" + url.QueryEscape("/s/"+l.Token)
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `href="`+strings.ReplaceAll(next, "&", "&amp;")+`"`) {
 		t.Errorf("org address: got %d, want 200 with a link to %s\n%s", resp.StatusCode, next, body)
@@ -345,11 +382,13 @@ func TestVerifySetsTheRecipientCookie(t *testing.T) {
 		}
 	}
 
-	// Wrong codes get one generic 400, as JSON and as a page.
+	// Wrong codes get one 400, invalidCode, for a recipient and a stranger
+	// who asked for a code alike; a form is sent on to the code page.
 	c := e.client()
 	c.get("/s/" + l.Token)
 	e.clock.Advance(time.Minute)
 	c.postJSON("/s/"+l.Token+"/passcode", map[string]string{"email": "ext@partner.test"})
+	c.postJSON("/s/"+l.Token+"/passcode", map[string]string{"email": "stranger@partner.test"})
 	code := e.readCode("ext@partner.test")
 	wrong := fmt.Sprintf("%08d", (atoi(code)+1)%100_000_000)
 	var msgs []string
@@ -364,17 +403,50 @@ func TestVerifySetsTheRecipientCookie(t *testing.T) {
 		}
 		msgs = append(msgs, body)
 	}
-	if msgs[0] != msgs[1] || msgs[1] != msgs[2] {
-		t.Errorf("failures differ:\n%s", strings.Join(msgs, ""))
+	if msgs[0] != msgs[1] || msgs[1] != msgs[2] || !strings.Contains(msgs[0], `"code":"invalidCode"`) {
+		t.Errorf("failures differ, or are not invalidCode:\n%s", strings.Join(msgs, ""))
 	}
-	resp, body := c.postForm("/s/"+l.Token+"/verify", url.Values{"email": {"ext@partner.test"}, "code": {wrong}})
-	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(pageError(body), "code didn't work") {
-		t.Errorf("verify form: got %d %q, want 400 with the generic message", resp.StatusCode, pageError(body))
+	// An address nobody asked a code for has no code that could work.
+	if resp, body := c.postJSON("/s/"+l.Token+"/verify", map[string]string{"email": "unasked@partner.test", "code": code}); resp.StatusCode != http.StatusBadRequest ||
+		!strings.Contains(body, `"code":"codeNoLongerValid"`) {
+		t.Errorf("verify for an address without a request: got %d %s, want codeNoLongerValid", resp.StatusCode, body)
+	}
+	resp, _ := c.postForm("/s/"+l.Token+"/verify", url.Values{"email": {"ext@partner.test"}, "code": {wrong}})
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/s/"+l.Token+"/passcode" || cookie(resp) != "" {
+		t.Errorf("verify form: got %d to %q, want 303 to the code page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	resp, body := c.get("/s/" + l.Token + "/passcode")
+	if resp.StatusCode != http.StatusOK || !strings.Contains(pageError(body), "code didn't work") || !strings.Contains(body, `id="code-form"`) {
+		t.Errorf("code page after a wrong code: got %d %q, want 200 with the message and the form", resp.StatusCode, pageError(body))
+	}
+	// Reopening the verify address, as a restored tab does, shows the code page.
+	resp, _ = c.get("/s/" + l.Token + "/verify")
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/s/"+l.Token+"/passcode" {
+		t.Errorf("GET verify: got %d to %q, want 303 to the code page", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if resp, body := c.get("/s/" + l.Token + "/passcode"); resp.StatusCode != http.StatusOK || pageError(body) != "" || !strings.Contains(body, `id="code-form"`) {
+		t.Errorf("code page reloaded: got %d %q, want the form without the error", resp.StatusCode, pageError(body))
 	}
 	// The form with the right code redirects to the link.
 	resp, _ = c.postForm("/s/"+l.Token+"/verify", url.Values{"email": {"ext@partner.test"}, "code": {code}})
 	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/s/"+l.Token || cookie(resp) == "" {
 		t.Errorf("verify form: got %d to %q, want 303 to the link with the cookie", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	// The fifth wrong try since the last request kills the code: it and
+	// every try after it say so, for a recipient and a stranger alike.
+	e.clock.Advance(time.Minute)
+	for _, who := range []string{"ext@partner.test", "stranger@partner.test"} {
+		c.postJSON("/s/"+l.Token+"/passcode", map[string]string{"email": who})
+		var codes []string
+		for range gatehouse.PasscodeMaxFailures + 1 {
+			_, body := c.postJSON("/s/"+l.Token+"/verify", map[string]string{"email": who, "code": "00000000"})
+			var v struct{ Error struct{ Code string } }
+			json.Unmarshal([]byte(body), &v)
+			codes = append(codes, v.Error.Code)
+		}
+		if want := "invalidCode invalidCode invalidCode invalidCode codeNoLongerValid codeNoLongerValid"; strings.Join(codes, " ") != want {
+			t.Errorf("%s: wrong tries answered %v, want %s", who, codes, want)
+		}
 	}
 }
 

@@ -49,11 +49,12 @@ type Handler struct {
 	cfg    Config
 	pages  map[string]*template.Template
 	assets map[string]*asset
+	routes *http.ServeMux // the UI's routes alone, to tell a 405 from a 404
 }
 
 // New returns the UI over s.
 func New(s *store.Store, cfg Config) *Handler {
-	h := &Handler{store: s, authn: authn.New(s), cfg: cfg, assets: loadAssets()}
+	h := &Handler{store: s, authn: authn.New(s), cfg: cfg, assets: loadAssets(), routes: http.NewServeMux()}
 	h.pages = h.parsePages()
 	return h
 }
@@ -67,7 +68,10 @@ func (h *Handler) Register(mux httpx.Mux) {
 	user := func(f http.HandlerFunc) http.Handler { return h.requireUser(f) }
 	admin := func(f http.HandlerFunc) http.Handler { return h.requireUser(h.requireAdmin(f)) }
 	// Every route first refuses a path or query no route can take.
-	handle := func(pattern string, next http.Handler) { mux.Handle(pattern, h.checkInput(next)) }
+	handle := func(pattern string, next http.Handler) {
+		mux.Handle(pattern, h.checkInput(next))
+		h.routes.Handle(pattern, next)
+	}
 	handleFunc := func(pattern string, next http.HandlerFunc) { handle(pattern, next) }
 
 	handleFunc("GET /{$}", h.home)
@@ -118,6 +122,8 @@ func (h *Handler) Register(mux httpx.Mux) {
 	handleFunc("GET /s/{token}", h.recipientHome)
 	handleFunc("POST /s/{token}/passcode", h.recipientPasscode)
 	handleFunc("POST /s/{token}/verify", h.recipientVerify)
+	handleFunc("GET /s/{token}/passcode", h.recipientCodePage)
+	handleFunc("GET /s/{token}/verify", h.recipientCodePage)
 	handle("POST /s/{token}/signout", form(http.HandlerFunc(h.recipientSignout)))
 	handleFunc("GET /s/{token}/content", h.sharedContent)
 	handleFunc("GET /s/{token}/items/{id}", h.sharedItemPage)
@@ -161,6 +167,39 @@ func (h *Handler) Register(mux httpx.Mux) {
 	handleFunc("GET "+oidc.CallbackPath, h.oidcCallback)
 
 	handleFunc("GET /static/{name}", h.static)
+
+	// Whatever no route above (nor the API's /v1.0/) takes: a styled 404,
+	// or 405 for a path that is a route for other methods.
+	mux.Handle("/", h.checkInput(http.HandlerFunc(h.noRoute)))
+}
+
+// noRoute answers a request no route of the UI takes, as a page.
+func (h *Handler) noRoute(w http.ResponseWriter, r *http.Request) {
+	var allow []string
+	for _, m := range []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		rm := r.Clone(r.Context())
+		rm.Method = m
+		if _, p := h.routes.Handler(rm); p != "" {
+			allow = append(allow, m)
+		}
+	}
+	if len(allow) == 0 {
+		h.fail(w, r, headed("Page not found", gatehouse.Errorf(gatehouse.ENOTFOUND,
+			"There is no page at this address. Check the address, or start again from the home page.")))
+		return
+	}
+	w.Header().Set("Allow", strings.Join(allow, ", "))
+	msg := "This address does not take that kind of request. Go back, and open the page again from there."
+	if wantsJSON(r) {
+		httpx.WriteJSON(w, http.StatusMethodNotAllowed, map[string]any{"error": map[string]string{"code": "methodNotAllowed", "message": msg}})
+		return
+	}
+	d := &errorData{base: h.base(w, r, "This page can't do that"), Heading: "This page can't do that", Message: msg}
+	page := "error"
+	if onLinkPage(r) {
+		page = "recipient_error"
+	}
+	h.render(w, r, http.StatusMethodNotAllowed, page, d)
 }
 
 // maxFormBody bounds every urlencoded form.

@@ -19,6 +19,27 @@
     }
   });
 
+  // Keep "Send a new code" off until the server says a new code may be
+  // asked for; the server refuses an early one anyway.
+  document.querySelectorAll('[data-resend-after]').forEach(function (el) {
+    var left = Number(el.getAttribute('data-resend-after')) || 0;
+    var btn = el.parentNode.querySelector('button[type="submit"]');
+    if (!btn || left <= 0) {
+      return;
+    }
+    btn.disabled = true;
+    var timer = setInterval(function () {
+      left -= 1;
+      if (left > 0) {
+        el.textContent = 'You can ask for a new code in ' + left + (left === 1 ? ' second.' : ' seconds.');
+        return;
+      }
+      clearInterval(timer);
+      el.textContent = 'You can ask for a new code now.';
+      btn.disabled = false;
+    }, 1000);
+  });
+
   // Copy a sharing link to the clipboard; the field stays selectable
   // without JavaScript.
   document.querySelectorAll('button[data-copy]').forEach(function (btn) {
