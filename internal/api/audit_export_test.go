@@ -129,7 +129,8 @@ func TestAuditExport(t *testing.T) {
 
 			// Members may not export; a format is required.
 			e.wantStatus(e.member, "GET", "/v1.0/auditLog/records/export?format=csv", http.StatusForbidden)
-			for _, q := range []string{"", "format=xml", "format=CSV", "format=csv&start=yesterday"} {
+			for _, q := range []string{"", "format=xml", "format=CSV", "format=csv&start=yesterday",
+				"format=csv&userIdStartsWith=%FF", "format=jsonl&userIdStartsWith=a%00", "format=jsonl&operation=%00&userId=%FF"} {
 				status, body := e.do(e.admin, "GET", "/v1.0/auditLog/records/export?"+q)
 				var er struct {
 					Error struct{ Code, Message string }
