@@ -118,8 +118,8 @@ func TestSecureLinkFlow(t *testing.T) {
 			// Asking for a code answers alike for a recipient and a stranger.
 			_, _, forRecipient := rc.call("POST", webURL+"/passcode", map[string]string{"email": ext})
 			_, _, forStranger := newRecipient(t).call("POST", webURL+"/passcode", map[string]string{"email": "nobody@partner.test"})
-			if !bytes.Equal(forRecipient, forStranger) {
-				t.Errorf("passcode answers differ:\nrecipient: %s\nstranger:  %s", forRecipient, forStranger)
+			if !bytes.Equal(forRecipient, forStranger) || !bytes.Contains(forRecipient, []byte(`"resendAfterSeconds":`)) {
+				t.Errorf("passcode answers differ, or lack resendAfterSeconds:\nrecipient: %s\nstranger:  %s", forRecipient, forStranger)
 			}
 			_, _, rateLimited := rc.call("POST", webURL+"/passcode", map[string]string{"email": ext})
 			if !bytes.Equal(forRecipient, rateLimited) {
@@ -142,8 +142,9 @@ func TestSecureLinkFlow(t *testing.T) {
 				t.Errorf("JSON verify without Accept: %v %v", err, resp)
 			}
 			// Wrong code, then the right one.
-			if status, _, _ := rc.call("POST", webURL+"/verify", map[string]any{"email": ext, "code": "00000000"}); status != 400 {
-				t.Errorf("wrong code: status %d, want 400", status)
+			if status, _, out := rc.call("POST", webURL+"/verify", map[string]any{"email": ext, "code": "00000000"}); status != 400 ||
+				!bytes.Contains(out, []byte(`"code":"invalidCode"`)) {
+				t.Errorf("wrong code: %d %s, want 400 invalidCode", status, out)
 			}
 			status, hdr, _ := rc.call("POST", webURL+"/verify", map[string]any{"email": ext, "code": code, "remember": false})
 			if status != 200 {
