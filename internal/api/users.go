@@ -4,7 +4,6 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
-	"time"
 
 	"gatehouse"
 	"gatehouse/internal/httpx"
@@ -215,15 +214,11 @@ func (h *Handler) listAudit(w http.ResponseWriter, r *http.Request, c *caller) e
 	if err != nil {
 		return err
 	}
-	f := gatehouse.AuditFilter{Operation: q.Get("operation"), UserID: q.Get("userId"), ObjectID: q.Get("objectId"),
-		UniqueSharingID: q.Get("uniqueSharingId"), Limit: n}
-	for name, t := range map[string]*time.Time{"start": &f.Since, "end": &f.Until} {
-		if s := q.Get(name); s != "" {
-			if *t, err = time.Parse(time.RFC3339Nano, s); err != nil {
-				return gatehouse.Errorf(gatehouse.EINVALID, "%s must be an RFC 3339 time such as 2026-01-02T15:04:05Z.", name)
-			}
-		}
+	f, err := auditQueryFilter(q) // the export's filters, userIdStartsWith included
+	if err != nil {
+		return err
 	}
+	f.Limit = n
 	var after *store.AuditCursor
 	if tok := q.Get("$skiptoken"); tok != "" {
 		after = new(store.AuditCursor)
