@@ -62,6 +62,9 @@ var openRoutes = map[string]openRoute{
 	"POST /logout":             {reason: "ends the caller's own session only", ends: true},
 	"GET /static/{name}":       {reason: "stylesheet and script, the same for everyone"},
 	"/v1.0/":                   {reason: "the API's answer to a path that is no route (400)"},
+	"/":                        {reason: "the UI's styled answer to a path or method no route takes (404, 405)"},
+	"GET /s/{token}/passcode":  {reason: "the code page a code request redirects to: the same for anyone"},
+	"GET /s/{token}/verify":    {reason: "a reloaded code form: sends the browser back to the code page"},
 	"GET /s/{token}":           {reason: "a link's landing page: the email form until the caller may open it"},
 	"POST /s/{token}/passcode": {reason: "asks for a code; answers alike whoever asks"},
 	"POST /s/{token}/verify":   {reason: "checks a code: the way in for a recipient"},
@@ -125,6 +128,8 @@ func (v *routeVictim) values(prev, name string) []string {
 		return []string{v.file + "/content", v.folder + ":/intruder.txt:/content"}
 	case "p", "perm":
 		return []string{v.perm}
+	case "v": // a version of the file: 1.0 always exists
+		return []string{"1.0"}
 	case "shareId":
 		return []string{v.shareID}
 	case "token":
@@ -420,6 +425,9 @@ func TestRoutesRefuseIntruders(t *testing.T) {
 					method = "GET"
 				}
 				paths, missing := v.fill(path)
+				if pattern == "/" {
+					paths = []string{"/no/such/page"} // "/" itself is GET /{$}
+				}
 				if missing != "" {
 					t.Errorf("%s: the test has no victim value for %s; add one to routeVictim.values", pattern, missing)
 					continue
