@@ -189,7 +189,7 @@ func testBrowserFiles(t *testing.T, s *server, tab context.Context, backend stri
 		chromedp.SendKeys(chromedp.ID("f-user"), email),
 		chromedp.SetValue(chromedp.ID("f-op"), gatehouse.OpFileDownloaded),
 		chromedp.Click(chromedp.CSS("#audit-filter button[type=submit]")),
-		chromedp.WaitVisible(chromedp.Search(`//table//td[normalize-space()="FileDownloaded"]`)),
+		chromedp.WaitVisible(chromedp.Search(`//table//td[@title="FileDownloaded"]`)),
 	)
 	// The unfiltered page also lists the download: wait for the filtered
 	// one to replace it.
