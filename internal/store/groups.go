@@ -206,22 +206,9 @@ func (s *Store) DeleteGroup(ctx context.Context, by gatehouse.Actor, id string) 
 // deleteGroup records the group's removal from each link it was secured
 // to, then GroupRemoved, and deletes it with its memberships.
 func (tx *Tx) deleteGroup(by gatehouse.Actor, g *gatehouse.Group) error {
-	rows, err := tx.query(`SELECT `+prefixed("links.", linkColumns)+` FROM link_groups lg JOIN links ON links.id = lg.link_id
+	links, err := tx.links(`SELECT `+prefixed("links.", linkColumns)+` FROM link_groups lg JOIN links ON links.id = lg.link_id
 		WHERE lg.group_id = ?`, g.ID)
 	if err != nil {
-		return err
-	}
-	var links []*gatehouse.Link
-	for rows.Next() {
-		l, err := tx.s.scanLink(rows)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		links = append(links, l)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	for _, l := range links {

@@ -544,24 +544,30 @@ func (tx *Tx) deleteLink(by gatehouse.Actor, it *gatehouse.Item, l *gatehouse.Li
 	return tx.audit(tx.s.linkRecord(gatehouse.OpSecureLinkDeleted, by, it, l))
 }
 
-// deleteLinksIn deletes, with their audit records, the links on the items
-// that subtreeQuery selects (an item being deleted and what it holds).
-func (tx *Tx) deleteLinksIn(by gatehouse.Actor, rootID string) error {
-	rows, err := tx.query(subtree+` SELECT `+prefixed("links.", linkColumns)+` FROM links JOIN sub ON sub.id = links.item_id`, rootID)
+// links reads the links a query selects, all of them before the caller
+// changes anything: a transaction has one statement open at a time.
+func (tx *Tx) links(q string, args ...any) ([]*gatehouse.Link, error) {
+	rows, err := tx.query(q, args...)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	var links []*gatehouse.Link
+	defer rows.Close()
+	var out []*gatehouse.Link
 	for rows.Next() {
 		l, err := tx.s.scanLink(rows)
 		if err != nil {
-			rows.Close()
-			return err
+			return nil, err
 		}
-		links = append(links, l)
+		out = append(out, l)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	return out, rows.Err()
+}
+
+// deleteLinksIn deletes, with their audit records, the links on the items
+// that subtreeQuery selects (an item being deleted and what it holds).
+func (tx *Tx) deleteLinksIn(by gatehouse.Actor, rootID string) error {
+	links, err := tx.links(subtree+` SELECT `+prefixed("links.", linkColumns)+` FROM links JOIN sub ON sub.id = links.item_id`, rootID)
+	if err != nil {
 		return err
 	}
 	for _, l := range links {

@@ -369,22 +369,9 @@ func (tx *Tx) removeGuest(by gatehouse.Actor, u *gatehouse.User) error {
 			return err
 		}
 	}
-	rows, err := tx.query(`SELECT `+prefixed("links.", linkColumns)+` FROM link_recipients r JOIN links ON links.id = r.link_id
+	links, err := tx.links(`SELECT `+prefixed("links.", linkColumns)+` FROM link_recipients r JOIN links ON links.id = r.link_id
 		WHERE r.email = ? ORDER BY r.added_at, links.id`, u.Email)
 	if err != nil {
-		return err
-	}
-	var links []*gatehouse.Link
-	for rows.Next() {
-		l, err := tx.s.scanLink(rows)
-		if err != nil {
-			rows.Close()
-			return err
-		}
-		links = append(links, l)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
 		return err
 	}
 	rcp := gatehouse.Recipient{Email: u.Email, DisplayName: u.DisplayName, UserID: u.ID, UserType: u.UserType}
