@@ -28,6 +28,8 @@ type Link struct {
 	Scope            string
 	Role             string
 	PreventsDownload bool
+	Dormant          bool      // restored from the recycle bin; opens nothing until re-enabled
+	NotifyOwner      bool      // mail the owner on a recipient's first open and on their uploads
 	ExpiresAt        time.Time // zero: never
 	CreatedAt        time.Time
 	UpdatedAt        time.Time

@@ -12,13 +12,13 @@ import (
 	"gatehouse/internal/mail"
 )
 
-const linkColumns = `id, share_id, token, item_id, drive_id, created_by, scope, role, prevents_download, expires_at, created_at, updated_at`
+const linkColumns = `id, share_id, token, item_id, drive_id, created_by, scope, role, prevents_download, dormant, notify_owner, expires_at, created_at, updated_at`
 
 func (s *Store) scanLink(sc interface{ Scan(...any) error }, extra ...any) (*gatehouse.Link, error) {
 	var l gatehouse.Link
 	var exp, c, u int64
 	if err := sc.Scan(append([]any{&l.ID, &l.ShareID, &l.Token, &l.ItemID, &l.DriveID, &l.CreatedBy, &l.Scope, &l.Role,
-		&l.PreventsDownload, &exp, &c, &u}, extra...)...); err != nil {
+		&l.PreventsDownload, &l.Dormant, &l.NotifyOwner, &exp, &c, &u}, extra...)...); err != nil {
 		return nil, err
 	}
 	l.ExpiresAt, l.CreatedAt, l.UpdatedAt = fromMicros(exp), fromMicros(c), fromMicros(u)
@@ -115,10 +115,10 @@ func (s *Store) share(tx *Tx, by gatehouse.Actor, req ShareRequest, emails []str
 	if errors.Is(err, sql.ErrNoRows) {
 		created = true
 		l = &gatehouse.Link{ID: gatehouse.NewID(), ShareID: gatehouse.NewUUID(), Token: gatehouse.NewSecret(""),
-			ItemID: it.ID, DriveID: it.DriveID, CreatedBy: by.UserID, Scope: gatehouse.ScopeUsers, Role: req.Role,
+			ItemID: it.ID, DriveID: it.DriveID, CreatedBy: by.UserID, Scope: gatehouse.ScopeUsers, Role: req.Role, NotifyOwner: true,
 			ExpiresAt: req.ExpiresAt, CreatedAt: tx.now, UpdatedAt: tx.now}
-		if _, err := tx.exec(`INSERT INTO links (`+linkColumns+`, token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			l.ID, l.ShareID, s.sealToken(l.Token), l.ItemID, l.DriveID, l.CreatedBy, l.Scope, l.Role, l.PreventsDownload,
+		if _, err := tx.exec(`INSERT INTO links (`+linkColumns+`, token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			l.ID, l.ShareID, s.sealToken(l.Token), l.ItemID, l.DriveID, l.CreatedBy, l.Scope, l.Role, l.PreventsDownload, l.Dormant, l.NotifyOwner,
 			micros(l.ExpiresAt), micros(tx.now), micros(tx.now), hashSecret(l.Token)); err != nil {
 			if isUniqueViolation(err) {
 				return nil, false, errRetry // created meanwhile: the next try adds to it
