@@ -52,6 +52,9 @@ type Recipient struct {
 	UserID      string // "" for ad hoc recipients
 	UserType    string // Member, Guest, or "" for ad hoc recipients
 	AddedAt     time.Time
+	// LastOpenedAt is when they last opened something through the link
+	// (zero: never); filled only where a page or answer shows it.
+	LastOpenedAt time.Time
 }
 
 // External reports whether the recipient is outside the organization.
