@@ -27,6 +27,7 @@ import (
 type Message struct {
 	From    string // "Name <addr>" or a bare address
 	To      string // exactly one address
+	ReplyTo string // optional: where replies go, such as the sharer's address
 	Subject string
 	Text    string
 	HTML    string // may be empty; the mail is then text/plain only
@@ -40,6 +41,7 @@ func (m Message) Validate() error {
 		{"sender address", m.From},
 		{"recipient address", m.To},
 		{"subject", m.Subject},
+		{"reply-to address", m.ReplyTo},
 	}
 	for _, f := range fields {
 		if strings.ContainsAny(f.value, "\r\n") {
@@ -63,6 +65,11 @@ func (m Message) Validate() error {
 	}
 	if _, err := mail.ParseAddress(m.To); err != nil {
 		return fmt.Errorf("mail: the recipient address %q is not valid: %w", m.To, err)
+	}
+	if m.ReplyTo != "" {
+		if _, err := mail.ParseAddress(m.ReplyTo); err != nil {
+			return fmt.Errorf("mail: the reply-to address %q is not valid: %w", m.ReplyTo, err)
+		}
 	}
 	if !utf8.ValidString(m.Text) || !utf8.ValidString(m.HTML) {
 		return errors.New("mail: the body is not valid UTF-8")
@@ -95,6 +102,12 @@ func (m Message) Bytes(now time.Time, messageID string) ([]byte, error) {
 	// Address.String RFC 2047-encodes non-ASCII display names.
 	header("From", from.String())
 	header("To", to.String())
+	if m.ReplyTo != "" {
+		// Re-rendered from the parsed address, so nothing but an address
+		// reaches the header.
+		rt, _ := mail.ParseAddress(m.ReplyTo)
+		header("Reply-To", rt.String())
+	}
 	header("Subject", encodeSubject(m.Subject))
 	if messageID != "" {
 		header("Message-ID", "<"+messageID+">")
@@ -234,4 +247,21 @@ func notInMessageID(r rune) bool {
 // allowed, as RFC 5322 allows it in header values.
 func isControl(r rune) bool {
 	return (r < 0x20 && r != '\t') || r == 0x7f || (r >= 0x80 && r < 0xa0)
+}
+
+// OnBehalf returns the From of a mail sent for a person: "{name} via
+// {sender's display name, or Gatehouse}" at the configured sender address,
+// so the reader sees who it is from and that Gatehouse sent it. An empty
+// name, or a sender that does not parse, leaves sender as is.
+func OnBehalf(name, sender string) string {
+	a, err := mail.ParseAddress(sender)
+	name = oneLine(name)
+	if err != nil || name == "" {
+		return sender
+	}
+	via := a.Name
+	if via == "" {
+		via = "Gatehouse"
+	}
+	return (&mail.Address{Name: truncate(name, maxSubjectItem) + " via " + via, Address: a.Address}).String()
 }

@@ -220,3 +220,41 @@ func readMessage(t *testing.T, raw []byte) parsedMessage {
 	}
 	return p
 }
+
+// A Reply-To is one address on one header line, whatever the caller put in.
+func TestReplyTo(t *testing.T) {
+	m := mail.Message{From: mail.OnBehalf("Ada Lovelace", "Files <files@corp.example>"), To: "bob@partner.example",
+		ReplyTo: "Ada Lovelace <ada@corp.example>", Subject: "hi", Text: "body"}
+	raw, err := m.Bytes(time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"\r\nFrom: \"Ada Lovelace via Files\" <files@corp.example>\r\n", "\r\nReply-To: \"Ada Lovelace\" <ada@corp.example>\r\n"} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("message lacks %q:\n%s", want, raw)
+		}
+	}
+	for _, bad := range []string{"ada@corp.example\r\nBcc: eve@evil.example", "ada@corp.example\nBcc: x@y", "not an address", "a@b\x00"} {
+		m.ReplyTo = bad
+		if err := m.Validate(); err == nil {
+			t.Errorf("Validate accepted Reply-To %q", bad)
+		}
+	}
+}
+
+func TestOnBehalf(t *testing.T) {
+	for _, tt := range []struct{ name, sender, want string }{
+		{"Ada Lovelace", "gatehouse@corp.example", `"Ada Lovelace via Gatehouse" <gatehouse@corp.example>`},
+		{"Ada Lovelace", "Corp Files <files@corp.example>", `"Ada Lovelace via Corp Files" <files@corp.example>`},
+		{"Ada\r\nBcc: eve@evil.example", "gatehouse@corp.example", `"Ada  Bcc: eve@evil.example via Gatehouse" <gatehouse@corp.example>`},
+		{"", "Gatehouse <gatehouse@corp.example>", "Gatehouse <gatehouse@corp.example>"},
+	} {
+		got := mail.OnBehalf(tt.name, tt.sender)
+		if got != tt.want {
+			t.Errorf("OnBehalf(%q, %q) = %q, want %q", tt.name, tt.sender, got, tt.want)
+		}
+		if err := (mail.Message{From: got, To: "b@x.example", Subject: "s"}).Validate(); err != nil {
+			t.Errorf("OnBehalf(%q) does not validate: %v", tt.name, err)
+		}
+	}
+}

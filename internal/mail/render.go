@@ -34,7 +34,19 @@ type Invitation struct {
 	LinkURL     string
 	IsFolder    bool
 	ExpiresAt   *time.Time // nil when the link does not expire
+	CanEdit     bool       // an edit link: they may upload and replace
+	// Access says how the recipient gets in: "" by a mailed code,
+	// AccessSignIn with their organization account, AccessNoAccount for
+	// an organization address that has no account yet.
+	Access string
+	OrgName string // the organization, for the sign-in wording
 }
+
+// How an invitation's recipient gets in.
+const (
+	AccessSignIn    = "signin"
+	AccessNoAccount = "noaccount"
+)
 
 // invitationView is the data the invitation templates see.
 type invitationView struct {
@@ -47,6 +59,9 @@ type invitationView struct {
 	QuotedMessage string
 	LinkURL       string
 	Expires       string
+	Permission    string // "view it" or "view it, and upload and replace files"
+	Access        string
+	OrgName       string
 }
 
 // RenderInvitation renders the mail that tells a recipient something was
@@ -65,6 +80,18 @@ func RenderInvitation(inv Invitation) (subject, text, html string, err error) {
 		ItemName:    oneLine(inv.ItemName),
 		Message:     multiLine(inv.Message),
 		LinkURL:     oneLine(inv.LinkURL),
+		Permission:  "view and download it",
+		Access:      inv.Access,
+		OrgName:     oneLine(inv.OrgName),
+	}
+	if inv.CanEdit {
+		v.Permission = "view it, and upload and replace files"
+		if !inv.IsFolder {
+			v.Permission = "view it, and replace it with a new version"
+		}
+	}
+	if v.OrgName == "" {
+		v.OrgName = "the organization"
 	}
 	if v.Sharer == "" {
 		v.Sharer, v.SharerEmail = v.SharerEmail, ""

@@ -57,6 +57,41 @@ func TestRenderGolden(t *testing.T) {
 				IsFolder:    true,
 			})
 		}, `alice@corp.example shared "Reports 2026" with you`},
+		{"invitation-edit-noaccount", func() (string, string, string, error) {
+			return mail.RenderInvitation(mail.Invitation{
+				SharerName:  "Alice Smith",
+				SharerEmail: "alice@corp.example",
+				ItemName:    "Inbox",
+				LinkURL:     "https://files.corp.example/s/Ed1t",
+				IsFolder:    true,
+				CanEdit:     true,
+				Access:      mail.AccessNoAccount,
+				OrgName:     "Corp",
+			})
+		}, `Alice Smith shared "Inbox" with you`},
+		{"invitation-edit-signin", func() (string, string, string, error) {
+			return mail.RenderInvitation(mail.Invitation{
+				SharerName:  "Alice Smith",
+				SharerEmail: "alice@corp.example",
+				ItemName:    "notes.txt",
+				LinkURL:     "https://files.corp.example/s/S1gn",
+				CanEdit:     true,
+				Access:      mail.AccessSignIn,
+				OrgName:     "Corp",
+			})
+		}, `Alice Smith shared "notes.txt" with you`},
+		{"notice-opened", func() (string, string, string, error) {
+			return mail.RenderNotice(mail.Notice{Action: mail.NoticeOpened, Recipient: "bob@partner.example",
+				ItemName: "Budget.xlsx", ItemURL: "https://files.corp.example/files/abc", At: expires})
+		}, `bob@partner.example opened "Budget.xlsx"`},
+		{"notice-uploaded", func() (string, string, string, error) {
+			return mail.RenderNotice(mail.Notice{Action: mail.NoticeUploaded, Recipient: "bob@partner.example",
+				ItemName: "Inbox", FileName: "scan.pdf", At: expires})
+		}, `bob@partner.example uploaded "scan.pdf" to "Inbox"`},
+		{"notice-replaced", func() (string, string, string, error) {
+			return mail.RenderNotice(mail.Notice{Action: mail.NoticeReplaced, Recipient: "bob@partner.example",
+				ItemName: "notes.txt", FileName: "notes.txt", At: expires})
+		}, `bob@partner.example replaced "notes.txt"`},
 		{"passcode", func() (string, string, string, error) {
 			return mail.RenderPasscode(mail.Passcode{
 				Code:      "04718265",
