@@ -38,7 +38,7 @@ type Invitation struct {
 	// Access says how the recipient gets in: "" by a mailed code,
 	// AccessSignIn with their organization account, AccessNoAccount for
 	// an organization address that has no account yet.
-	Access string
+	Access  string
 	OrgName string // the organization, for the sign-in wording
 }
 
