@@ -51,6 +51,7 @@ type Recipient struct {
 	DisplayName string // the member's or guest's name; the address for ad hoc recipients
 	UserID      string // "" for ad hoc recipients
 	UserType    string // Member, Guest, or "" for ad hoc recipients
+	InOrg       bool   // the address is the organization's (InOrganization), account or not
 	AddedAt     time.Time
 	// LastOpenedAt is when they last opened something through the link
 	// (zero: never); filled only where a page or answer shows it.
@@ -58,7 +59,17 @@ type Recipient struct {
 }
 
 // External reports whether the recipient is outside the organization.
-func (r Recipient) External() bool { return r.UserType != UserTypeMember }
+func (r Recipient) External() bool { return !r.InOrg }
+
+// InOrganization is the one rule for "in the organization": the address is
+// in one of the org domains, whether or not it has an account yet. A
+// deployment that names no domains has only its member accounts inside.
+func InOrganization(email, userType string, domains []string) bool {
+	if len(domains) == 0 {
+		return userType == UserTypeMember
+	}
+	return InOrgDomains(email, domains)
+}
 
 // Expired reports whether the link has expired at now.
 func (l *Link) Expired(now time.Time) bool { return !l.ExpiresAt.IsZero() && !now.Before(l.ExpiresAt) }

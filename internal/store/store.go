@@ -73,6 +73,11 @@ type Options struct {
 	// ReauthDays is the e-mail attestation period the sharing settings
 	// start with (--passcode-reauth-days); 0 is the default.
 	ReauthDays int
+	// OrgDomains are the organization's email domains (--org-domains):
+	// gatehouse.InOrganization decides with them who is inside.
+	OrgDomains []string
+	// OrgName names the organization in invitations (--org-name).
+	OrgName string
 }
 
 // Now reads the store's clock.
