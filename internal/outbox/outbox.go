@@ -134,7 +134,11 @@ func (w *Worker) Deliver(ctx context.Context) (int, error) {
 // deliver sends one claimed message and records the outcome.
 func (w *Worker) deliver(ctx context.Context, m store.OutboxMessage) {
 	sendCtx, cancel := context.WithTimeout(ctx, SendTimeout)
-	err := w.Sender.Send(sendCtx, mail.Message{From: w.Store.MailFrom(), To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML})
+	from := m.From
+	if from == "" {
+		from = w.Store.MailFrom()
+	}
+	err := w.Sender.Send(sendCtx, mail.Message{From: from, To: m.To, ReplyTo: m.ReplyTo, Subject: m.Subject, Text: m.Text, HTML: m.HTML})
 	cancel()
 
 	// The outcome is recorded even when shutdown cancelled ctx, so the

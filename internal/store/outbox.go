@@ -11,14 +11,19 @@ import (
 // and its recipient; only ClaimMail opens them, for the worker's send.
 // Subjects hold neither and stay readable for the admin pages.
 func (tx *Tx) enqueueMail(kind string, m mail.Message) error {
-	m.From = tx.s.opt.MailFrom
+	// A From of the caller's (mail.OnBehalf over the configured sender) is
+	// kept with the message; none means the configured sender.
+	from := m.From
+	if m.From == "" {
+		m.From = tx.s.opt.MailFrom
+	}
 	if err := m.Validate(); err != nil {
 		return gatehouse.Errorf(gatehouse.EINVALID, "%s", err.Error())
 	}
 	id := gatehouse.NewID()
 	text, html := tx.s.sealMailBody(id, m.To, "text", m.Text), tx.s.sealMailBody(id, m.To, "html", m.HTML)
-	_, err := tx.exec(`INSERT INTO outbox (id, to_addr, subject, text_body, html_body, kind, created_at, next_attempt_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, id, m.To, m.Subject, text, html, kind, micros(tx.now), micros(tx.now))
+	_, err := tx.exec(`INSERT INTO outbox (id, to_addr, subject, text_body, html_body, kind, created_at, next_attempt_at, from_addr, reply_to)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, id, m.To, m.Subject, text, html, kind, micros(tx.now), micros(tx.now), from, m.ReplyTo)
 	return err
 }
 

@@ -35,16 +35,18 @@ type OutboxMessage struct {
 	NextAttemptAt time.Time
 	LeaseUntil    time.Time // a worker holds the message until then
 	SentAt        time.Time // zero until sent
+	From          string    // "" is the configured sender
+	ReplyTo       string    // "" for none
 
 	Text, HTML string
 }
 
-const outboxColumns = `id, to_addr, subject, kind, state, attempts, last_error, created_at, next_attempt_at, lease_until, sent_at`
+const outboxColumns = `id, to_addr, subject, kind, state, attempts, last_error, created_at, next_attempt_at, lease_until, sent_at, from_addr, reply_to`
 
 func scanOutbox(sc interface{ Scan(...any) error }, extra ...any) (OutboxMessage, error) {
 	var m OutboxMessage
 	var created, next, lease, sent int64
-	dest := append([]any{&m.ID, &m.To, &m.Subject, &m.Kind, &m.State, &m.Attempts, &m.LastError, &created, &next, &lease, &sent}, extra...)
+	dest := append([]any{&m.ID, &m.To, &m.Subject, &m.Kind, &m.State, &m.Attempts, &m.LastError, &created, &next, &lease, &sent, &m.From, &m.ReplyTo}, extra...)
 	if err := sc.Scan(dest...); err != nil {
 		return m, err
 	}
