@@ -72,6 +72,9 @@ type LinkFacts struct {
 	// GroupMember is true when the principal is a current member of a
 	// group secured to the link.
 	GroupMember bool
+	// PreventsDownload makes the link view only: its people may preview
+	// files but get no route that hands them the bytes to keep.
+	PreventsDownload bool
 }
 
 // Usable reports, as EGONE, a link that has expired at now or whose owner
@@ -139,7 +142,12 @@ func (l *LinkFacts) has(p Principal) bool {
 // allows decides an action of someone on the link by the link's role.
 func (l *LinkFacts) allows(act Action) error {
 	switch act {
-	case ActRead, ActDownload:
+	case ActRead:
+		return nil
+	case ActDownload:
+		if l.PreventsDownload {
+			return Errorf(EFORBIDDEN, "This link lets you view the files, not download them. Ask the person who shared it if you need a copy.")
+		}
 		return nil
 	case ActWrite:
 		if l.Role == RoleWrite {

@@ -106,6 +106,7 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request, c *caller) erro
 		ExpirationDateTime *string         `json:"expirationDateTime"`
 		Password           string          `json:"password"`
 		RetainInherited    bool            `json:"retainInheritedPermissions"`
+		PreventsDownload   bool            `json:"preventsDownload"`
 	}
 	if err := httpx.DecodeJSON(w, r, &body); err != nil {
 		return err
@@ -129,7 +130,8 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request, c *caller) erro
 	}
 	send := body.SendInvitation == nil || *body.SendInvitation
 	l, _, err := h.store.Share(r.Context(), c.Actor, store.ShareRequest{DriveID: it.DriveID, ItemID: it.ID, Role: role,
-		Emails: emailsOf(body.Recipients), ObjectIDs: objectIDsOf(body.Recipients), Message: body.Message, ExpiresAt: exp, SendInvitation: send})
+		Emails: emailsOf(body.Recipients), ObjectIDs: objectIDsOf(body.Recipients), Message: body.Message, ExpiresAt: exp, SendInvitation: send,
+		PreventsDownload: body.PreventsDownload})
 	if err != nil {
 		return err
 	}
@@ -150,6 +152,7 @@ func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, c *caller) 
 		Message            string          `json:"message"`
 		SendInvitation     bool            `json:"sendInvitation"`
 		RetainInherited    bool            `json:"retainInheritedPermissions"`
+		PreventsDownload   bool            `json:"preventsDownload"`
 	}
 	if err := httpx.DecodeJSON(w, r, &body); err != nil {
 		return err
@@ -169,7 +172,8 @@ func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, c *caller) 
 		return err
 	}
 	l, created, err := h.store.Share(r.Context(), c.Actor, store.ShareRequest{DriveID: it.DriveID, ItemID: it.ID, Role: role,
-		Emails: emailsOf(body.Recipients), ObjectIDs: objectIDsOf(body.Recipients), Message: body.Message, ExpiresAt: exp, SendInvitation: body.SendInvitation})
+		Emails: emailsOf(body.Recipients), ObjectIDs: objectIDsOf(body.Recipients), Message: body.Message, ExpiresAt: exp, SendInvitation: body.SendInvitation,
+		PreventsDownload: body.PreventsDownload})
 	if err != nil {
 		return err
 	}

@@ -45,9 +45,9 @@ func (s *Store) placeFor(q querier, p gatehouse.Principal, it *gatehouse.Item, r
 			EXISTS (SELECT 1 FROM link_recipients r WHERE r.link_id = l.id AND r.email = ?)
 			OR EXISTS (SELECT 1 FROM link_groups lg WHERE lg.link_id = l.id AND EXISTS (
 				SELECT 1 FROM group_members m WHERE m.group_id = lg.group_id AND m.role = 'member' AND m.user_id = ?))),
-			COALESCE(l.role, ''), COALESCE(l.expires_at, 0), COALESCE(u.disabled, FALSE)
+			COALESCE(l.role, ''), COALESCE(l.expires_at, 0), COALESCE(u.disabled, FALSE), COALESCE(l.prevents_download, FALSE)
 		FROM anc
-		LEFT JOIN links l ON l.item_id = anc.id
+		LEFT JOIN links l ON l.item_id = anc.id AND l.dormant = FALSE
 		LEFT JOIN drives d ON d.id = l.drive_id LEFT JOIN users u ON u.id = d.owner_id
 		ORDER BY anc.depth DESC`, it.ID, p.Email, p.UserID)
 	if err != nil {
@@ -58,9 +58,9 @@ func (s *Store) placeFor(q querier, p gatehouse.Principal, it *gatehouse.Item, r
 	f.Ancestry, f.Grants = nil, nil
 	for rows.Next() {
 		var id, name, role string
-		var linked, disabled bool
+		var linked, disabled, viewOnly bool
 		var exp int64
-		if err := rows.Scan(&id, &name, &linked, &role, &exp, &disabled); err != nil {
+		if err := rows.Scan(&id, &name, &linked, &role, &exp, &disabled, &viewOnly); err != nil {
 			return err
 		}
 		if n := len(f.Ancestry); n == 0 || f.Ancestry[n-1] != id { // one row per link on an ancestor
@@ -68,14 +68,15 @@ func (s *Store) placeFor(q querier, p gatehouse.Principal, it *gatehouse.Item, r
 		}
 		if linked {
 			f.Grants = append(f.Grants, gatehouse.LinkFacts{ItemID: id, Role: role, ExpiresAt: fromMicros(exp),
-				OwnerDisabled: disabled, GroupMember: true, Recipients: []string{p.Email}})
+				OwnerDisabled: disabled, GroupMember: true, Recipients: []string{p.Email}, PreventsDownload: viewOnly})
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return err
 	}
 	rows.Close()
-	if len(f.Ancestry) == 0 {
+	// An item whose ancestry stops short of the root is in the recycle bin.
+	if len(f.Ancestry) == 0 || f.Ancestry[0] != rootID {
 		return notFound("The item")
 	}
 	if len(names) > 2 { // root, folders, the item
@@ -124,6 +125,11 @@ func (s *Store) placeItem(q querier, it *gatehouse.Item, rootID string) ([]strin
 		ids, names, err := s.ancestors(q, it.ParentID)
 		if err != nil {
 			return nil, err
+		}
+		// In the recycle bin: the top item's parent is no item, and what is
+		// under it reaches that top item and no further (recycle.go).
+		if len(ids) == 0 || ids[0] != rootID {
+			return nil, notFound("The item")
 		}
 		if len(names) > 1 {
 			it.ParentPath = "/" + joinPath(names[1:])
@@ -201,6 +207,9 @@ func (s *Store) RecipientLink(ctx context.Context, token, secret string) (*gateh
 	if err := linkFound(len(token), err); err != nil {
 		return nil, gatehouse.Principal{}, gatehouse.ItemFacts{}, err
 	}
+	if l.Dormant {
+		return nil, gatehouse.Principal{}, gatehouse.ItemFacts{}, notFound("The link")
+	}
 	var p gatehouse.Principal
 	if email != "" {
 		p = gatehouse.RecipientPrincipal(email)
@@ -224,6 +233,9 @@ func (s *Store) UserLink(ctx context.Context, token string, p gatehouse.Principa
 	if err := linkFound(len(token), err); err != nil {
 		return nil, gatehouse.ItemFacts{}, err
 	}
+	if l.Dormant {
+		return nil, gatehouse.ItemFacts{}, notFound("The link")
+	}
 	return l, s.linkFacts(l, p, access, onLink, inGroup, ownerDisabled), nil
 }
 
@@ -235,7 +247,15 @@ func linkFound(tokenLen int, err error) error {
 }
 
 func (s *Store) linkFacts(l *gatehouse.Link, p gatehouse.Principal, access gatehouse.DriveAccess, onLink, inGroup, ownerDisabled bool) gatehouse.ItemFacts {
-	via := &gatehouse.LinkFacts{ItemID: l.ItemID, Role: l.Role, ExpiresAt: l.ExpiresAt, OwnerDisabled: ownerDisabled, GroupMember: inGroup}
+	itemID := l.ItemID
+	if l.Dormant {
+		// A dormant link (its item was deleted, or restored and not yet
+		// turned on again) opens nothing: no ancestry holds "", so every
+		// decision through it is not found.
+		itemID = ""
+	}
+	via := &gatehouse.LinkFacts{ItemID: itemID, Role: l.Role, ExpiresAt: l.ExpiresAt, OwnerDisabled: ownerDisabled, GroupMember: inGroup,
+		PreventsDownload: l.PreventsDownload}
 	if onLink {
 		via.Recipients = []string{p.Email}
 	}

@@ -42,6 +42,22 @@ type ShareRequest struct {
 	// ObjectIDs are Graph recipients' objectId: groups are secured to the
 	// link, users added by their address.
 	ObjectIDs []string
+	// PreventsDownload asks for a view-only link: preview, no download.
+	PreventsDownload bool
+}
+
+// viewOnlySlot is the slot of view-only links in the unique index
+// links_unique (item, scope, role, expiry, slot): a view-only link is a
+// different link from the downloadable one with the same role and expiry,
+// and slots of links older than the index count up from 0.
+const viewOnlySlot = -1
+
+// slotOf is the slot that takes new recipients for a kind of link.
+func slotOf(preventsDownload bool) int {
+	if preventsDownload {
+		return viewOnlySlot
+	}
+	return 0
 }
 
 // Share secures the addresses to the item's specific-people link of the
@@ -107,26 +123,32 @@ func (s *Store) share(tx *Tx, by gatehouse.Actor, req ShareRequest, emails []str
 		}
 	} else {
 		// A different expiry is a different link: recipients added with
-		// one expiry never get a link that lasts longer, or shorter.
+		// one expiry never get a link that lasts longer, or shorter. So is
+		// a view-only one, which lives in a slot of its own.
 		l, err = s.scanLink(tx.queryRow(`SELECT `+linkColumns+` FROM links WHERE item_id = ? AND role = ? AND scope = ?
-		AND expires_at = ? AND slot = 0`, it.ID, req.Role, gatehouse.ScopeUsers, micros(req.ExpiresAt)))
+		AND expires_at = ? AND slot = ? AND prevents_download = ?`, it.ID, req.Role, gatehouse.ScopeUsers, micros(req.ExpiresAt),
+			slotOf(req.PreventsDownload), req.PreventsDownload))
 	}
 	created := false
 	if errors.Is(err, sql.ErrNoRows) {
 		created = true
 		l = &gatehouse.Link{ID: gatehouse.NewID(), ShareID: gatehouse.NewUUID(), Token: gatehouse.NewSecret(""),
 			ItemID: it.ID, DriveID: it.DriveID, CreatedBy: by.UserID, Scope: gatehouse.ScopeUsers, Role: req.Role, NotifyOwner: true,
-			ExpiresAt: req.ExpiresAt, CreatedAt: tx.now, UpdatedAt: tx.now}
-		if _, err := tx.exec(`INSERT INTO links (`+linkColumns+`, token_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			PreventsDownload: req.PreventsDownload, ExpiresAt: req.ExpiresAt, CreatedAt: tx.now, UpdatedAt: tx.now}
+		if _, err := tx.exec(`INSERT INTO links (`+linkColumns+`, token_hash, slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			l.ID, l.ShareID, s.sealToken(l.Token), l.ItemID, l.DriveID, l.CreatedBy, l.Scope, l.Role, l.PreventsDownload, l.Dormant, l.NotifyOwner,
-			micros(l.ExpiresAt), micros(tx.now), micros(tx.now), hashSecret(l.Token)); err != nil {
+			micros(l.ExpiresAt), micros(tx.now), micros(tx.now), hashSecret(l.Token), slotOf(l.PreventsDownload)); err != nil {
 			if isUniqueViolation(err) {
 				return nil, false, errRetry // created meanwhile: the next try adds to it
 			}
 			return nil, false, err
 		}
 		r := s.linkRecord(gatehouse.OpSecureLinkCreated, by, it, l)
-		r.EventData = gatehouse.EventData(map[string]any{"role": l.Role, "scope": l.Scope, "expirationDateTime": timeOrEmpty(l.ExpiresAt)})
+		data := map[string]any{"role": l.Role, "scope": l.Scope, "expirationDateTime": timeOrEmpty(l.ExpiresAt)}
+		if l.PreventsDownload {
+			data["preventsDownload"] = true
+		}
+		r.EventData = gatehouse.EventData(data)
 		if err := tx.audit(r); err != nil {
 			return nil, false, err
 		}
