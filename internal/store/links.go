@@ -44,7 +44,33 @@ type ShareRequest struct {
 	ObjectIDs []string
 	// PreventsDownload asks for a view-only link: preview, no download.
 	PreventsDownload bool
+	// NotifyOwner, when set, turns the owner's notices on or off: for a
+	// new link, and recorded as a change for an existing one.
+	NotifyOwner *bool
+	// Resend queues the invitation again for addresses already on the
+	// link (at most once per ResendInterval each), instead of nothing.
+	Resend bool
+	// Outcome, when set, is filled with what the sharer should be told.
+	Outcome *ShareOutcome
 }
+
+// ShareOutcome is what a share did beyond the link: who was already on it,
+// whose invitation went out again, and warnings about addresses.
+type ShareOutcome struct {
+	AlreadyHadAccess []string // addresses that were on the link before
+	Resent           []string // of those, the ones whose invitation was queued again
+	Warnings         []ShareWarning
+}
+
+// ShareWarning is a note about one address of a share.
+type ShareWarning struct {
+	Email string `json:"email"`
+	Code  string `json:"code"` // WarnNoAccountYet
+}
+
+// WarnNoAccountYet warns of an organization address with no account: it
+// cannot sign in to open the link until it gets one.
+const WarnNoAccountYet = "noAccountYet"
 
 // viewOnlySlot is the slot of view-only links in the unique index
 // links_unique (item, scope, role, expiry, slot): a view-only link is a
@@ -135,6 +161,9 @@ func (s *Store) share(tx *Tx, by gatehouse.Actor, req ShareRequest, emails []str
 		l = &gatehouse.Link{ID: gatehouse.NewID(), ShareID: gatehouse.NewUUID(), Token: gatehouse.NewSecret(""),
 			ItemID: it.ID, DriveID: it.DriveID, CreatedBy: by.UserID, Scope: gatehouse.ScopeUsers, Role: req.Role, NotifyOwner: true,
 			PreventsDownload: req.PreventsDownload, ExpiresAt: req.ExpiresAt, CreatedAt: tx.now, UpdatedAt: tx.now}
+		if req.NotifyOwner != nil {
+			l.NotifyOwner = *req.NotifyOwner
+		}
 		if _, err := tx.exec(`INSERT INTO links (`+linkColumns+`, token_hash, slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			l.ID, l.ShareID, s.sealToken(l.Token), l.ItemID, l.DriveID, l.CreatedBy, l.Scope, l.Role, l.PreventsDownload, l.Dormant, l.NotifyOwner,
 			micros(l.ExpiresAt), micros(tx.now), micros(tx.now), hashSecret(l.Token), slotOf(l.PreventsDownload)); err != nil {
@@ -148,12 +177,19 @@ func (s *Store) share(tx *Tx, by gatehouse.Actor, req ShareRequest, emails []str
 		if l.PreventsDownload {
 			data["preventsDownload"] = true
 		}
+		if !l.NotifyOwner {
+			data["notifyOwner"] = false
+		}
 		r.EventData = gatehouse.EventData(data)
 		if err := tx.audit(r); err != nil {
 			return nil, false, err
 		}
 	} else if err != nil {
 		return nil, false, err
+	} else if req.NotifyOwner != nil && *req.NotifyOwner != l.NotifyOwner {
+		if err := tx.setNotifyOwner(by, it, l, *req.NotifyOwner); err != nil {
+			return nil, false, err
+		}
 	}
 	if err := tx.addRecipients(l, it, by, emails, req); err != nil {
 		return nil, false, err
@@ -208,18 +244,30 @@ func (tx *Tx) addRecipients(l *gatehouse.Link, it *gatehouse.Item, by gatehouse.
 	if err != nil {
 		return err
 	}
+	invited := int64(0)
+	if req.SendInvitation {
+		invited = micros(tx.now)
+	}
 	for _, email := range emails {
-		res, err := tx.exec(`INSERT INTO link_recipients (link_id, email, added_at, added_by) VALUES (?, ?, ?, ?)
-			ON CONFLICT (link_id, email) DO NOTHING`, l.ID, email, micros(tx.now), by.UserID)
+		res, err := tx.exec(`INSERT INTO link_recipients (link_id, email, added_at, added_by, message, invited_at) VALUES (?, ?, ?, ?, ?, ?)
+			ON CONFLICT (link_id, email) DO NOTHING`, l.ID, email, micros(tx.now), by.UserID, req.Message, invited)
 		if err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			continue // already secured to the link: nothing to record or send
-		}
-		rcp := gatehouse.Recipient{Email: email}
-		if err := tx.queryRow(`SELECT user_type, display_name FROM users WHERE email = ?`, email).Scan(&rcp.UserType, &rcp.DisplayName); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		rcp, err := tx.recipientOf(email)
+		if err != nil {
 			return err
+		}
+		if rcp.InOrg && rcp.UserID == "" && req.Outcome != nil {
+			req.Outcome.Warnings = append(req.Outcome.Warnings, ShareWarning{Email: email, Code: WarnNoAccountYet})
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			// Already secured to the link: nothing to record, and no mail
+			// unless the sharer asked to send the invitation again.
+			if err := tx.alreadyOnLink(l, it, by, sharerName, rcp, req); err != nil {
+				return err
+			}
+			continue
 		}
 		r := tx.s.linkRecord(gatehouse.OpAddedToSecureLink, by, it, l)
 		r.TargetUserOrGroupName, r.TargetUserOrGroupType = targetName(rcp), targetType(rcp)
@@ -236,6 +284,17 @@ func (tx *Tx) addRecipients(l *gatehouse.Link, it *gatehouse.Item, by gatehouse.
 	return nil
 }
 
+// recipientOf reads what the directory knows of an address, and whether
+// it is the organization's.
+func (tx *Tx) recipientOf(email string) (gatehouse.Recipient, error) {
+	rcp := gatehouse.Recipient{Email: email}
+	if err := tx.queryRow(`SELECT id, user_type, display_name FROM users WHERE email = ?`, email).Scan(&rcp.UserID, &rcp.UserType, &rcp.DisplayName); err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return rcp, err
+	}
+	rcp.InOrg = gatehouse.InOrganization(email, rcp.UserType, tx.s.opt.OrgDomains)
+	return rcp, nil
+}
+
 func (tx *Tx) sharerName(by gatehouse.Actor) (string, error) {
 	var name string
 	if by.UserID != "" {
@@ -246,27 +305,54 @@ func (tx *Tx) sharerName(by gatehouse.Actor) (string, error) {
 	return name, nil
 }
 
-// mailInvitation queues the invitation to a link for one address.
+// mailInvitation queues the invitation to a link for one address: from
+// the sharer "via" the configured sender, replies to the sharer, saying
+// what the link allows and how this address gets in.
 func (tx *Tx) mailInvitation(l *gatehouse.Link, it *gatehouse.Item, by gatehouse.Actor, sharerName, email, message string) error {
+	rcp, err := tx.recipientOf(email)
+	if err != nil {
+		return err
+	}
 	inv := mail.Invitation{SharerName: sharerName, SharerEmail: by.Email, ItemName: it.Name, Message: message,
-		LinkURL: tx.s.LinkURL(l), IsFolder: it.IsFolder}
+		LinkURL: tx.s.LinkURL(l), IsFolder: it.IsFolder, CanEdit: l.Role == gatehouse.RoleWrite, OrgName: tx.s.OrgName()}
 	if !l.ExpiresAt.IsZero() {
 		exp := l.ExpiresAt
 		inv.ExpiresAt = &exp
+	}
+	// Only the organization's addresses sign in; the wording follows the
+	// rule of the link page, InOrgDomains.
+	if gatehouse.InOrgDomains(rcp.Email, tx.s.opt.OrgDomains) {
+		inv.Access = mail.AccessSignIn
+		if rcp.UserID == "" {
+			inv.Access = mail.AccessNoAccount
+		}
 	}
 	subject, text, html, err := mail.RenderInvitation(inv)
 	if err != nil {
 		return err
 	}
-	return tx.enqueueMail("invitation", mail.Message{To: email, Subject: subject, Text: text, HTML: html})
+	m := mail.Message{To: rcp.Email, Subject: subject, Text: text, HTML: html}
+	if sharerName == "" {
+		sharerName = by.Email
+	}
+	m.From = mail.OnBehalf(sharerName, tx.s.opt.MailFrom)
+	if _, err := gatehouse.NormalizeEmail(by.Email); err == nil {
+		m.ReplyTo = by.Email
+	}
+	return tx.enqueueMail("invitation", m)
 }
 
-// targetType is the TargetUserOrGroupType of a recipient.
+// targetType is the TargetUserOrGroupType of a recipient: Member for an
+// address of the organization, account or not; Guest for a guest account;
+// External for everyone else.
 func targetType(r gatehouse.Recipient) string {
-	if r.UserType == "" {
-		return "External"
+	switch {
+	case r.InOrg:
+		return gatehouse.UserTypeMember
+	case r.UserType == gatehouse.UserTypeGuest:
+		return gatehouse.UserTypeGuest
 	}
-	return r.UserType
+	return "External"
 }
 
 // targetName is the TargetUserOrGroupName of a recipient: a guest's
@@ -297,10 +383,10 @@ const recipientsQuery = `SELECT r.email, COALESCE(u.display_name, ''), COALESCE(
 		FROM link_recipients r LEFT JOIN users u ON u.email = r.email WHERE r.link_id = ? ORDER BY r.added_at, r.email`
 
 func (tx *Tx) recipients(linkID string) ([]gatehouse.Recipient, error) {
-	return scanRecipients(tx.query(recipientsQuery, linkID))
+	return tx.s.scanRecipients(tx.query(recipientsQuery, linkID))
 }
 
-func scanRecipients(rows *sql.Rows, err error) ([]gatehouse.Recipient, error) {
+func (s *Store) scanRecipients(rows *sql.Rows, err error) ([]gatehouse.Recipient, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -316,6 +402,7 @@ func scanRecipients(rows *sql.Rows, err error) ([]gatehouse.Recipient, error) {
 			r.DisplayName = r.Email // ad hoc recipients are known by their address
 		}
 		r.AddedAt = fromMicros(at)
+		r.InOrg = gatehouse.InOrganization(r.Email, r.UserType, s.opt.OrgDomains)
 		out = append(out, r)
 	}
 	return out, rows.Err()
@@ -350,7 +437,7 @@ func (s *Store) Links(ctx context.Context, driveID, itemID string) ([]*gatehouse
 }
 
 func (s *Store) linkRecipients(ctx context.Context, linkID string) ([]gatehouse.Recipient, error) {
-	return scanRecipients(s.query(ctx, recipientsQuery, linkID))
+	return s.scanRecipients(s.query(ctx, recipientsQuery, linkID))
 }
 
 // Link returns one link of an item. Returns ENOTFOUND.
@@ -391,8 +478,9 @@ func (s *Store) LinkByToken(ctx context.Context, token string) (*gatehouse.Link,
 
 // LinkUpdate holds the fields of a link to change.
 type LinkUpdate struct {
-	Role      *string
-	ExpiresAt *time.Time // zero time removes the expiry
+	Role        *string
+	ExpiresAt   *time.Time // zero time removes the expiry
+	NotifyOwner *bool
 }
 
 // UpdateLink changes a link's role or expiry. Returns EINVALID or ENOTFOUND.
@@ -428,10 +516,14 @@ func (s *Store) updateLink(tx *Tx, by gatehouse.Actor, driveID, itemID, id strin
 		l.ExpiresAt = *up.ExpiresAt
 		changed["expirationDateTime"] = timeOrEmpty(l.ExpiresAt)
 	}
+	if up.NotifyOwner != nil && *up.NotifyOwner != l.NotifyOwner {
+		l.NotifyOwner = *up.NotifyOwner
+		changed["notifyOwner"] = l.NotifyOwner
+	}
 	if len(changed) > 0 {
 		l.UpdatedAt = tx.now
-		if _, err := tx.exec(`UPDATE links SET role = ?, expires_at = ?, updated_at = ? WHERE id = ?`,
-			l.Role, micros(l.ExpiresAt), micros(tx.now), l.ID); err != nil {
+		if _, err := tx.exec(`UPDATE links SET role = ?, expires_at = ?, notify_owner = ?, updated_at = ? WHERE id = ?`,
+			l.Role, micros(l.ExpiresAt), l.NotifyOwner, micros(tx.now), l.ID); err != nil {
 			if isUniqueViolation(err) {
 				return nil, gatehouse.Errorf(gatehouse.ECONFLICT, "This item already has a link with that role and expiry; add the people to it instead.")
 			}
@@ -626,7 +718,9 @@ func (s *Store) IsRecipient(ctx context.Context, linkID, email string) (bool, er
 // uploader is still on it (or owns the drive), and the target is still
 // inside the share. Returns EFORBIDDEN, ENOTFOUND, EGONE and PutFile's codes.
 func (s *Store) PutFileThroughLink(ctx context.Context, by gatehouse.Actor, l *gatehouse.Link, parentID, name string, r io.Reader, max int64) (*gatehouse.Item, bool, error) {
+	queued := false
 	guard := func(tx *Tx) error {
+		queued = false // a retried transaction decides again
 		f, shared, err := tx.linkWriteFacts(by.Principal, l.ID)
 		if err != nil {
 			return err
@@ -643,9 +737,18 @@ func (s *Store) PutFileThroughLink(ctx context.Context, by gatehouse.Actor, l *g
 			}
 			f.Ancestry = []string{shared.ID}
 		}
-		return gatehouse.Authorize(by.Principal, gatehouse.ActWrite, f)
+		if err := gatehouse.Authorize(by.Principal, gatehouse.ActWrite, f); err != nil {
+			return err
+		}
+		// The owner's notice commits with the upload, or not at all.
+		queued, err = tx.noticeUpload(l, by, parentID, name)
+		return err
 	}
-	return s.putFile(ctx, by, fileTarget{DriveID: l.DriveID, ParentID: parentID, Name: name}, r, max, guard)
+	it, created, err := s.putFile(ctx, by, fileTarget{DriveID: l.DriveID, ParentID: parentID, Name: name}, r, max, guard)
+	if err == nil && queued {
+		s.wakeOutbox()
+	}
+	return it, created, err
 }
 
 // linkWriteFacts reads, in tx, the link's facts for p and its shared item.

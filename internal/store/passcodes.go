@@ -218,15 +218,16 @@ func (tx *Tx) sendPasscode(l *gatehouse.Link, email, ip, ua string) (bool, error
 		gatehouse.NewID(), l.ID, email, codeHash(key, l.ID, email, code), ip, now, micros(expires)); err != nil {
 		return false, err
 	}
-	subject, text, html, err := mail.RenderPasscode(mail.Passcode{Code: code, ExpiresAt: expires, ValidFor: gatehouse.PasscodeTTL})
+	it, _, err := tx.s.item(tx, l.DriveID, l.ItemID)
+	if err != nil {
+		return false, err
+	}
+	// Only an address on the link gets this mail, so it may name the item.
+	subject, text, html, err := mail.RenderPasscode(mail.Passcode{Code: code, ItemName: it.Name, ExpiresAt: expires, ValidFor: gatehouse.PasscodeTTL})
 	if err != nil {
 		return false, err
 	}
 	if err := tx.enqueueMail("passcode", mail.Message{To: email, Subject: subject, Text: text, HTML: html}); err != nil {
-		return false, err
-	}
-	it, _, err := tx.s.item(tx, l.DriveID, l.ItemID)
-	if err != nil {
 		return false, err
 	}
 	r := tx.s.linkRecord(gatehouse.OpPasscodeSent, recipientActor(email, ip, ua), it, l)
