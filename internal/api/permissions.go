@@ -32,6 +32,7 @@ func (h *Handler) permissionJSON(l *gatehouse.Link, withURL bool) map[string]any
 	p := map[string]any{
 		"id": l.ID, "roles": []string{l.Role}, "shareId": l.ShareID, "hasPassword": false,
 		"link": link, "grantedToIdentitiesV2": grantees, "expirationDateTime": nil,
+		"notifyOwner": l.NotifyOwner, // a Gatehouse extension
 	}
 	if !l.ExpiresAt.IsZero() {
 		p["expirationDateTime"] = l.ExpiresAt
@@ -107,6 +108,8 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request, c *caller) erro
 		Password           string          `json:"password"`
 		RetainInherited    bool            `json:"retainInheritedPermissions"`
 		PreventsDownload   bool            `json:"preventsDownload"`
+		NotifyOwner        *bool           `json:"notifyOwner"`
+		Resend             bool            `json:"resend"` // send the invitation again to those already on the link
 	}
 	if err := httpx.DecodeJSON(w, r, &body); err != nil {
 		return err
@@ -129,13 +132,16 @@ func (h *Handler) invite(w http.ResponseWriter, r *http.Request, c *caller) erro
 		return err
 	}
 	send := body.SendInvitation == nil || *body.SendInvitation
+	var out store.ShareOutcome
 	l, _, err := h.store.Share(r.Context(), c.Actor, store.ShareRequest{DriveID: it.DriveID, ItemID: it.ID, Role: role,
 		Emails: emailsOf(body.Recipients), ObjectIDs: objectIDsOf(body.Recipients), Message: body.Message, ExpiresAt: exp, SendInvitation: send,
-		PreventsDownload: body.PreventsDownload})
+		PreventsDownload: body.PreventsDownload, NotifyOwner: body.NotifyOwner, Resend: body.Resend && send, Outcome: &out})
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"value": []any{h.permissionJSON(l, true)}})
+	resp := map[string]any{"value": []any{h.permissionJSON(l, true)}}
+	addOutcome(resp, &out)
+	httpx.WriteJSON(w, http.StatusOK, resp)
 	return nil
 }
 
@@ -153,6 +159,7 @@ func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, c *caller) 
 		SendInvitation     bool            `json:"sendInvitation"`
 		RetainInherited    bool            `json:"retainInheritedPermissions"`
 		PreventsDownload   bool            `json:"preventsDownload"`
+		NotifyOwner        *bool           `json:"notifyOwner"`
 	}
 	if err := httpx.DecodeJSON(w, r, &body); err != nil {
 		return err
@@ -171,9 +178,10 @@ func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, c *caller) 
 	if err != nil {
 		return err
 	}
+	var out store.ShareOutcome
 	l, created, err := h.store.Share(r.Context(), c.Actor, store.ShareRequest{DriveID: it.DriveID, ItemID: it.ID, Role: role,
 		Emails: emailsOf(body.Recipients), ObjectIDs: objectIDsOf(body.Recipients), Message: body.Message, ExpiresAt: exp, SendInvitation: body.SendInvitation,
-		PreventsDownload: body.PreventsDownload})
+		PreventsDownload: body.PreventsDownload, NotifyOwner: body.NotifyOwner, Outcome: &out})
 	if err != nil {
 		return err
 	}
@@ -181,7 +189,9 @@ func (h *Handler) createLink(w http.ResponseWriter, r *http.Request, c *caller) 
 	if created {
 		status = http.StatusCreated
 	}
-	httpx.WriteJSON(w, status, h.permissionJSON(l, true))
+	resp := h.permissionJSON(l, true)
+	addOutcome(resp, &out)
+	httpx.WriteJSON(w, status, resp)
 	return nil
 }
 
@@ -223,6 +233,7 @@ func (h *Handler) updatePermission(w http.ResponseWriter, r *http.Request, c *ca
 	var body struct {
 		Roles              []string `json:"roles"`
 		ExpirationDateTime *string  `json:"expirationDateTime"`
+		NotifyOwner        *bool    `json:"notifyOwner"`
 	}
 	if err := httpx.DecodeJSON(w, r, &body); err != nil {
 		return err
@@ -242,6 +253,7 @@ func (h *Handler) updatePermission(w http.ResponseWriter, r *http.Request, c *ca
 		}
 		up.ExpiresAt = &exp
 	}
+	up.NotifyOwner = body.NotifyOwner
 	l, err := h.store.UpdateLink(r.Context(), c.Actor, it.DriveID, it.ID, r.PathValue("p"), up)
 	if err != nil {
 		return err
@@ -323,11 +335,27 @@ func (h *Handler) grant(w http.ResponseWriter, r *http.Request, c *caller) error
 			return gatehouse.Errorf(gatehouse.EINVALID, "This link gives %q; grant the same role, or use invite for a %q link.", l.Role, role)
 		}
 	}
+	var out store.ShareOutcome
 	l, _, err = h.store.Share(r.Context(), c.Actor, store.ShareRequest{DriveID: l.DriveID, ItemID: l.ItemID, Role: l.Role,
-		Emails: emailsOf(body.Recipients), ObjectIDs: objectIDsOf(body.Recipients), SendInvitation: true, ShareID: l.ShareID})
+		Emails: emailsOf(body.Recipients), ObjectIDs: objectIDsOf(body.Recipients), SendInvitation: true, ShareID: l.ShareID, Outcome: &out})
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, map[string]any{"value": []any{h.permissionJSON(l, true)}})
+	resp := map[string]any{"value": []any{h.permissionJSON(l, true)}}
+	addOutcome(resp, &out)
+	httpx.WriteJSON(w, http.StatusOK, resp)
 	return nil
+}
+
+// addOutcome adds to a share's answer what the sharer should know beyond
+// the link (Gatehouse extensions): warnings about addresses, and who was
+// on the link already, so no one is told a mail went out that did not.
+func addOutcome(resp map[string]any, out *store.ShareOutcome) {
+	if len(out.Warnings) > 0 {
+		resp["warnings"] = out.Warnings
+	}
+	if len(out.AlreadyHadAccess) > 0 {
+		resp["alreadyHadAccess"] = out.AlreadyHadAccess
+		resp["resent"] = append([]string{}, out.Resent...)
+	}
 }
