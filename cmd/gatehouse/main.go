@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"gatehouse"
 	"gatehouse/internal/api"
@@ -42,6 +43,7 @@ type Config struct {
 	Database   string
 	BaseURL    string
 	OrgDomains []string
+	OrgName    string // names the organization to recipients; "" is the first org domain
 	MaxUpload  int64
 	SMTPURL    string // "" delivers to a Maildir in the data directory
 	AuditKey   string // file holding the audit chain's HMAC key; "" means <data>/audit.key
@@ -83,6 +85,7 @@ func serveFlags(fs *flag.FlagSet, c *Config) *serveValues {
 	fs.StringVar(&c.MailFrom, "mail-from", env("GATEHOUSE_MAIL_FROM", gatehouse.DefaultMailFrom), "sender `address` of every mail (GATEHOUSE_MAIL_FROM)")
 	fs.StringVar(&v.reauthDays, "passcode-reauth-days", env("GATEHOUSE_PASSCODE_REAUTH_DAYS", "30"), "initial `days` a recipient who ticks \"keep me verified\" stays verified, 1–365; then the sharing setting emailAttestationReAuthDays (GATEHOUSE_PASSCODE_REAUTH_DAYS)")
 	fs.StringVar(&v.orgDomains, "org-domains", env("GATEHOUSE_ORG_DOMAINS", ""), "the organization's email `domains`, comma-separated (GATEHOUSE_ORG_DOMAINS)")
+	fs.StringVar(&c.OrgName, "org-name", env("GATEHOUSE_ORG_NAME", ""), "the organization's `name`, shown to recipients (\"Ada Lovelace at Example shared something with you\"); default the first org domain (GATEHOUSE_ORG_NAME)")
 	fs.StringVar(&c.TLSCert, "tls-cert", env("GATEHOUSE_TLS_CERT", ""), "PEM certificate chain `file`; with --tls-key, serves HTTPS and HTTP/2 (GATEHOUSE_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", env("GATEHOUSE_TLS_KEY", ""), "PEM private key `file` of --tls-cert (GATEHOUSE_TLS_KEY)")
 	fs.StringVar(&v.trustedProxies, "trusted-proxies", env("GATEHOUSE_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For, -Proto and -Host are believed: comma-separated `addresses` or CIDR ranges (GATEHOUSE_TRUSTED_PROXIES)")
@@ -138,6 +141,10 @@ func parseServe(args []string, stderr io.Writer) (Config, error) {
 		if !gatehouse.ValidDomainName(d) {
 			return c, flagError("org-domains", "%q is not a domain name such as example.com; separate domains with commas", d)
 		}
+	}
+	c.OrgName = strings.TrimSpace(c.OrgName)
+	if strings.ContainsFunc(c.OrgName, unicode.IsControl) || len(c.OrgName) > 200 {
+		return c, flagError("org-name", "the name must be one line of at most 200 bytes")
 	}
 	if c.SMTPURL != "" {
 		if _, err := mail.NewSMTP(c.SMTPURL); err != nil {
@@ -237,7 +244,8 @@ func openStore(ctx context.Context, c *Config) (*store.Store, *blob.Store, error
 	if err != nil {
 		return nil, nil, fmt.Errorf("audit key %s: %w", keyFile, err)
 	}
-	s, err := store.Open(ctx, dsn, blobs, store.Options{BaseURL: c.BaseURL, MailFrom: c.MailFrom, AuditKey: key, ReauthDays: c.ReauthDays})
+	s, err := store.Open(ctx, dsn, blobs, store.Options{BaseURL: c.BaseURL, MailFrom: c.MailFrom, AuditKey: key, ReauthDays: c.ReauthDays,
+		OrgDomains: c.OrgDomains, OrgName: c.OrgName})
 	if err != nil {
 		return nil, nil, fmt.Errorf("open the store (audit key %s): %w", keyFile, err)
 	}
