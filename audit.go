@@ -22,6 +22,7 @@ const (
 	OpFileModified    = "FileModified"
 	OpFileAccessed    = "FileAccessed"
 	OpFileDownloaded  = "FileDownloaded"
+	OpFilePreviewed   = "FilePreviewed"
 	OpFileRenamed     = "FileRenamed"
 	OpFileMoved       = "FileMoved"
 	OpFileDeleted     = "FileDeleted"
@@ -32,6 +33,12 @@ const (
 
 	// An earlier version of a file was made its current version again.
 	OpFileVersionRestored = "FileVersionRestored"
+
+	// The recycle bin: FileDeleted and FolderDeleted move an item there;
+	// these take it back out, or purge it and its content for good.
+	OpFileRestored                    = "FileRestored"
+	OpFolderRestored                  = "FolderRestored"
+	OpFileDeletedFirstStageRecycleBin = "FileDeletedFirstStageRecycleBin"
 
 	OpSecureLinkCreated          = "SecureLinkCreated"
 	OpSecureLinkUpdated          = "SecureLinkUpdated"
@@ -74,7 +81,7 @@ const (
 // Operations returns every audit operation, for checking search filters.
 func Operations() []string {
 	return []string{OpUserLoggedIn, OpUserLoginFailed, OpUserAdded, OpUserUpdated, OpUserDeleted,
-		OpFileUploaded, OpFileModified, OpFileAccessed, OpFileDownloaded, OpFileRenamed, OpFileMoved, OpFileDeleted,
+		OpFileUploaded, OpFileModified, OpFileAccessed, OpFileDownloaded, OpFilePreviewed, OpFileRenamed, OpFileMoved, OpFileDeleted,
 		OpFileVersionRestored, OpFolderCreated, OpFolderRenamed, OpFolderMoved, OpFolderDeleted,
 		OpSecureLinkCreated, OpSecureLinkUpdated, OpSecureLinkDeleted, OpAddedToSecureLink, OpRemovedFromSecureLink,
 		OpSecureLinkUsed, OpPasscodeSent, OpPasscodeVerified, OpPasscodeFailed, OpPasscodeVerificationPaused,
@@ -82,7 +89,8 @@ func Operations() []string {
 		OpGuestUserAdded, OpSharingInvitationCreated, OpSharingInvitationAccepted, OpSharingInvitationRevoked,
 		OpGuestAccessExtended, OpGuestAccessExpired,
 		OpGroupAdded, OpGroupUpdated, OpGroupRemoved, OpAddedToGroup, OpRemovedFromGroup,
-		OpSiteCollectionCreated, OpSiteDeleted}
+		OpSiteCollectionCreated, OpSiteDeleted,
+		OpFileRestored, OpFolderRestored, OpFileDeletedFirstStageRecycleBin}
 }
 
 // Record is one audit record, with the fields of the Microsoft 365 audit

@@ -11,6 +11,11 @@ const (
 	// The e-mail attestation period is the passcode re-authentication
 	// period: DefaultReauthDays and MaxReauthDays bound it.
 	MinEmailAttestationReAuthDays = 1
+	// Items stay in the recycle bin this long, SharePoint's default, before
+	// the sweep purges them.
+	DefaultRecycleBinRetentionDays = 93
+	MinRecycleBinRetentionDays     = 1
+	MaxRecycleBinRetentionDays     = 3650
 )
 
 // Field names of the sharing settings, as the API spells them.
@@ -19,6 +24,7 @@ const (
 	SettingExpirationRequired     = "externalUserExpirationRequired"
 	SettingExpireInDays           = "externalUserExpireInDays"
 	SettingEmailAttestationReAuth = "emailAttestationReAuthDays"
+	SettingRecycleBinRetention    = "recycleBinRetentionDays"
 )
 
 // SharingSettings is the tenant's sharing policy.
@@ -27,6 +33,7 @@ type SharingSettings struct {
 	ExternalUserExpirationRequired bool
 	ExternalUserExpireInDays       int
 	EmailAttestationReAuthDays     int
+	RecycleBinRetentionDays        int
 }
 
 // DefaultSharingSettings returns the settings of a new deployment, whose
@@ -36,7 +43,8 @@ func DefaultSharingSettings(reauthDays int) SharingSettings {
 	if reauthDays == 0 {
 		reauthDays = DefaultReauthDays
 	}
-	return SharingSettings{ExternalUserExpireInDays: DefaultExternalUserExpireInDays, EmailAttestationReAuthDays: reauthDays}
+	return SharingSettings{ExternalUserExpireInDays: DefaultExternalUserExpireInDays, EmailAttestationReAuthDays: reauthDays,
+		RecycleBinRetentionDays: DefaultRecycleBinRetentionDays}
 }
 
 // Validate checks every field against its range, naming the first field
@@ -50,6 +58,10 @@ func (s SharingSettings) Validate() error {
 		return Errorf(EINVALID, "%s must be a whole number of days from %d to %d; got %d.", SettingEmailAttestationReAuth,
 			MinEmailAttestationReAuthDays, MaxReauthDays, s.EmailAttestationReAuthDays)
 	}
+	if s.RecycleBinRetentionDays < MinRecycleBinRetentionDays || s.RecycleBinRetentionDays > MaxRecycleBinRetentionDays {
+		return Errorf(EINVALID, "%s must be a whole number of days from %d to %d; got %d.", SettingRecycleBinRetention,
+			MinRecycleBinRetentionDays, MaxRecycleBinRetentionDays, s.RecycleBinRetentionDays)
+	}
 	return nil
 }
 
@@ -59,6 +71,7 @@ type SharingSettingsPatch struct {
 	ExternalUserExpirationRequired *bool
 	ExternalUserExpireInDays       *int
 	EmailAttestationReAuthDays     *int
+	RecycleBinRetentionDays        *int
 }
 
 // SettingChange is one field a patch changed.
@@ -86,6 +99,9 @@ func (s SharingSettings) Apply(p SharingSettingsPatch) (SharingSettings, []Setti
 	if p.EmailAttestationReAuthDays != nil {
 		next.EmailAttestationReAuthDays = *p.EmailAttestationReAuthDays
 	}
+	if p.RecycleBinRetentionDays != nil {
+		next.RecycleBinRetentionDays = *p.RecycleBinRetentionDays
+	}
 	if err := next.Validate(); err != nil {
 		return s, nil, err
 	}
@@ -99,5 +115,6 @@ func (s SharingSettings) Apply(p SharingSettingsPatch) (SharingSettings, []Setti
 	add(SettingExpirationRequired, s.ExternalUserExpirationRequired, next.ExternalUserExpirationRequired)
 	add(SettingExpireInDays, s.ExternalUserExpireInDays, next.ExternalUserExpireInDays)
 	add(SettingEmailAttestationReAuth, s.EmailAttestationReAuthDays, next.EmailAttestationReAuthDays)
+	add(SettingRecycleBinRetention, s.RecycleBinRetentionDays, next.RecycleBinRetentionDays)
 	return next, changes, nil
 }

@@ -7,7 +7,7 @@ import (
 )
 
 func TestDefaultSharingSettings(t *testing.T) {
-	want := SharingSettings{ExternalUserExpireInDays: 60, EmailAttestationReAuthDays: 30}
+	want := SharingSettings{ExternalUserExpireInDays: 60, EmailAttestationReAuthDays: 30, RecycleBinRetentionDays: 93}
 	if got := DefaultSharingSettings(0); got != want {
 		t.Errorf("DefaultSharingSettings(0) = %+v, want %+v", got, want)
 	}
@@ -34,20 +34,22 @@ func TestSharingSettingsApply(t *testing.T) {
 		{name: "empty patch", want: base},
 		{name: "same values", patch: SharingSettingsPatch{IsB2BIntegrationEnabled: &no, ExternalUserExpireInDays: n(60)}, want: base},
 		{name: "b2b on", patch: SharingSettingsPatch{IsB2BIntegrationEnabled: &yes},
-			want:    SharingSettings{IsB2BIntegrationEnabled: true, ExternalUserExpireInDays: 60, EmailAttestationReAuthDays: 30},
+			want:    SharingSettings{IsB2BIntegrationEnabled: true, ExternalUserExpireInDays: 60, EmailAttestationReAuthDays: 30, RecycleBinRetentionDays: 93},
 			changed: []SettingChange{{SettingB2BIntegration, false, true}}},
-		{name: "every field", patch: SharingSettingsPatch{&yes, &yes, n(730), n(1)},
-			want: SharingSettings{true, true, 730, 1},
+		{name: "every field", patch: SharingSettingsPatch{&yes, &yes, n(730), n(1), n(7)},
+			want: SharingSettings{true, true, 730, 1, 7},
 			changed: []SettingChange{{SettingB2BIntegration, false, true}, {SettingExpirationRequired, false, true},
-				{SettingExpireInDays, 60, 730}, {SettingEmailAttestationReAuth, 30, 1}}},
+				{SettingExpireInDays, 60, 730}, {SettingEmailAttestationReAuth, 30, 1}, {SettingRecycleBinRetention, 93, 7}}},
 		{name: "lowest expiry", patch: SharingSettingsPatch{ExternalUserExpireInDays: n(30)},
-			want: SharingSettings{false, false, 30, 30}, changed: []SettingChange{{SettingExpireInDays, 60, 30}}},
+			want: SharingSettings{false, false, 30, 30, 93}, changed: []SettingChange{{SettingExpireInDays, 60, 30}}},
 		{name: "highest reauth", patch: SharingSettingsPatch{EmailAttestationReAuthDays: n(365)},
-			want: SharingSettings{false, false, 60, 365}, changed: []SettingChange{{SettingEmailAttestationReAuth, 30, 365}}},
+			want: SharingSettings{false, false, 60, 365, 93}, changed: []SettingChange{{SettingEmailAttestationReAuth, 30, 365}}},
 		{name: "expiry too short", patch: SharingSettingsPatch{ExternalUserExpireInDays: n(29)}, err: SettingExpireInDays},
 		{name: "expiry too long", patch: SharingSettingsPatch{ExternalUserExpireInDays: n(731)}, err: SettingExpireInDays},
 		{name: "reauth zero", patch: SharingSettingsPatch{EmailAttestationReAuthDays: n(0)}, err: SettingEmailAttestationReAuth},
 		{name: "reauth too long", patch: SharingSettingsPatch{EmailAttestationReAuthDays: n(366)}, err: SettingEmailAttestationReAuth},
+		{name: "retention zero", patch: SharingSettingsPatch{RecycleBinRetentionDays: n(0)}, err: SettingRecycleBinRetention},
+		{name: "retention too long", patch: SharingSettingsPatch{RecycleBinRetentionDays: n(3651)}, err: SettingRecycleBinRetention},
 		{name: "bad field refuses the good", patch: SharingSettingsPatch{IsB2BIntegrationEnabled: &yes, EmailAttestationReAuthDays: n(-1)}, err: SettingEmailAttestationReAuth},
 	}
 	for _, tt := range tests {

@@ -16,6 +16,7 @@ func settingsJSON(st gatehouse.SharingSettings) map[string]any {
 		gatehouse.SettingExpirationRequired:     st.ExternalUserExpirationRequired,
 		gatehouse.SettingExpireInDays:           st.ExternalUserExpireInDays,
 		gatehouse.SettingEmailAttestationReAuth: st.EmailAttestationReAuthDays,
+		gatehouse.SettingRecycleBinRetention:    st.RecycleBinRetentionDays,
 	}
 }
 
@@ -38,6 +39,7 @@ func (h *Handler) updateSharingSettings(w http.ResponseWriter, r *http.Request, 
 		ExternalUserExpirationRequired json.RawMessage `json:"externalUserExpirationRequired"`
 		ExternalUserExpireInDays       json.RawMessage `json:"externalUserExpireInDays"`
 		EmailAttestationReAuthDays     json.RawMessage `json:"emailAttestationReAuthDays"`
+		RecycleBinRetentionDays        json.RawMessage `json:"recycleBinRetentionDays"`
 	}
 	if err := httpx.DecodeJSON(w, r, &body); err != nil {
 		return err
@@ -54,6 +56,9 @@ func (h *Handler) updateSharingSettings(w http.ResponseWriter, r *http.Request, 
 		return err
 	}
 	if p.EmailAttestationReAuthDays, err = settingField[int](gatehouse.SettingEmailAttestationReAuth, body.EmailAttestationReAuthDays); err != nil {
+		return err
+	}
+	if p.RecycleBinRetentionDays, err = settingField[int](gatehouse.SettingRecycleBinRetention, body.RecycleBinRetentionDays); err != nil {
 		return err
 	}
 	st, err := h.store.UpdateSharingSettings(r.Context(), c.Actor, p)

@@ -562,45 +562,16 @@ const subtree = `WITH RECURSIVE sub (id) AS (
 	UNION
 	SELECT i.id FROM items i JOIN sub ON i.parent_id = sub.id)`
 
-// DeleteItem deletes an item, with everything inside a folder and all
-// versions. Returns ENOTFOUND or EINVALID for the root.
+// DeleteItem moves an item, with everything inside a folder, to the
+// drive's recycle bin (recycle.go); the links on them stop working at once.
+// Returns ENOTFOUND or EINVALID for the root.
 func (s *Store) DeleteItem(ctx context.Context, by gatehouse.Actor, driveID, id string) error {
-	var keys []string
-	err := s.inTx(ctx, func(tx *Tx) error {
+	return s.inTx(ctx, func(tx *Tx) error {
 		if err := tx.lockDrive(driveID); err != nil {
 			return err
 		}
-		it, _, err := s.item(tx, driveID, id)
-		if err != nil {
-			return err
-		}
-		if it.ParentID == "" {
-			return gatehouse.Errorf(gatehouse.EINVALID, "The root folder cannot be deleted.")
-		}
-		if keys, err = tx.blobKeys(subtree+` SELECT id FROM sub`, id); err != nil {
-			return err
-		}
-		// Links on what goes away end first, each with its records.
-		if err := tx.deleteLinksIn(by, id); err != nil {
-			return err
-		}
-		if _, err := tx.exec(subtree+` DELETE FROM item_versions WHERE item_id IN (SELECT id FROM sub)`, id); err != nil {
-			return err
-		}
-		if _, err := tx.exec(subtree+` DELETE FROM items WHERE id IN (SELECT id FROM sub)`, id); err != nil {
-			return err
-		}
-		op := gatehouse.OpFileDeleted
-		if it.IsFolder {
-			op = gatehouse.OpFolderDeleted
-		}
-		return tx.audit(s.itemRecord(op, by, it))
+		return s.binItem(tx, by, driveID, id)
 	})
-	if err != nil {
-		return err
-	}
-	s.removeBlobs(keys)
-	return nil
 }
 
 // blobKeys returns the content keys of the items that idQuery selects and

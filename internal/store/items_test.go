@@ -503,6 +503,13 @@ func TestDeleteItem(t *testing.T) {
 			}
 			e.wantAudit(gatehouse.Record{Operation: gatehouse.OpFileDeleted, ObjectID: e.objectID(s), ItemType: "File",
 				SourceFileName: "s.txt", SourceRelativeURL: "/Docs/Sub"})
+			// Deleting moves it to the recycle bin; purging removes its content.
+			if _, err := os.Stat(e.dir + "/blobs/" + s.BlobKey[:2] + "/" + s.BlobKey); err != nil {
+				t.Errorf("blob of the file in the recycle bin: %v, want it kept", err)
+			}
+			if err := e.PurgeItem(ctx, by, d.ID, s.ID); err != nil {
+				t.Fatalf("PurgeItem file: %v", err)
+			}
 			if _, err := os.Stat(e.dir + "/blobs/" + s.BlobKey[:2] + "/" + s.BlobKey); !os.IsNotExist(err) {
 				t.Errorf("blob of the deleted file: got %v, want it gone", err)
 			}
@@ -514,6 +521,9 @@ func TestDeleteItem(t *testing.T) {
 			}
 			e.wantAudit(gatehouse.Record{Operation: gatehouse.OpFolderDeleted, ObjectID: e.objectID(docs), ItemType: "Folder",
 				SourceFileName: "Docs", SourceRelativeURL: "/"})
+			if _, err := e.EmptyRecycleBin(ctx, by, d.ID); err != nil {
+				t.Fatalf("EmptyRecycleBin: %v", err)
+			}
 			for _, it := range []*gatehouse.Item{docs, sub, a, s} {
 				_, err := e.Item(ctx, d.ID, it.ID)
 				wantCode(t, "Item("+it.Name+") after deleting its folder", err, gatehouse.ENOTFOUND)

@@ -363,12 +363,16 @@ func TestLinkRevocation(t *testing.T) {
 			_, err = e.LinkByToken(ctx, e.link.Token)
 			wantCode(t, "expired link", err, gatehouse.EGONE)
 
-			// Deleting the item deletes its links, with their records.
+			// Deleting the item makes its links dormant; purging it from the
+			// recycle bin deletes them, with their records.
 			if err := e.DeleteItem(ctx, e.owner, e.link.DriveID, e.item.ID); err != nil {
 				t.Fatal(err)
 			}
 			_, err = e.LinkByToken(ctx, e.link.Token)
 			wantCode(t, "link of a deleted item", err, gatehouse.ENOTFOUND)
+			if err := e.PurgeItem(ctx, e.owner, e.link.DriveID, e.item.ID); err != nil {
+				t.Fatal(err)
+			}
 			if r := e.records(gatehouse.AuditFilter{Operation: gatehouse.OpSecureLinkDeleted}); len(r) != 1 {
 				t.Errorf("SecureLinkDeleted records: %d", len(r))
 			}

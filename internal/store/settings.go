@@ -9,12 +9,12 @@ import (
 )
 
 const settingsColumns = `is_b2b_integration_enabled, external_user_expiration_required,
-	external_user_expire_in_days, email_attestation_reauth_days`
+	external_user_expire_in_days, email_attestation_reauth_days, recycle_bin_retention_days`
 
 func scanSettings(row *sql.Row) (gatehouse.SharingSettings, error) {
 	var st gatehouse.SharingSettings
 	err := row.Scan(&st.IsB2BIntegrationEnabled, &st.ExternalUserExpirationRequired,
-		&st.ExternalUserExpireInDays, &st.EmailAttestationReAuthDays)
+		&st.ExternalUserExpireInDays, &st.EmailAttestationReAuthDays, &st.RecycleBinRetentionDays)
 	return st, err
 }
 
@@ -52,9 +52,9 @@ func (tx *Tx) sharingSettings(lock bool) (gatehouse.SharingSettings, error) {
 	// A concurrent first creation waits on the key, then does nothing;
 	// reading again then finds the row it committed.
 	init := tx.s.initialSettings()
-	if _, err := tx.exec(`INSERT INTO sharing_settings (id, `+settingsColumns+`, updated_at) VALUES (1, ?, ?, ?, ?, ?)
+	if _, err := tx.exec(`INSERT INTO sharing_settings (id, `+settingsColumns+`, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`, init.IsB2BIntegrationEnabled, init.ExternalUserExpirationRequired,
-		init.ExternalUserExpireInDays, init.EmailAttestationReAuthDays, micros(tx.now)); err != nil {
+		init.ExternalUserExpireInDays, init.EmailAttestationReAuthDays, init.RecycleBinRetentionDays, micros(tx.now)); err != nil {
 		return st, err
 	}
 	return scanSettings(tx.queryRow(q))
@@ -81,9 +81,9 @@ func (s *Store) UpdateSharingSettings(ctx context.Context, by gatehouse.Actor, p
 			return nil
 		}
 		if _, err := tx.exec(`UPDATE sharing_settings SET is_b2b_integration_enabled = ?, external_user_expiration_required = ?,
-			external_user_expire_in_days = ?, email_attestation_reauth_days = ?, updated_at = ? WHERE id = 1`,
+			external_user_expire_in_days = ?, email_attestation_reauth_days = ?, recycle_bin_retention_days = ?, updated_at = ? WHERE id = 1`,
 			next.IsB2BIntegrationEnabled, next.ExternalUserExpirationRequired, next.ExternalUserExpireInDays,
-			next.EmailAttestationReAuthDays, micros(tx.now)); err != nil {
+			next.EmailAttestationReAuthDays, next.RecycleBinRetentionDays, micros(tx.now)); err != nil {
 			return err
 		}
 		r := actorRecord(gatehouse.OpSharingPolicyChanged, by)

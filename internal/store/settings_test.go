@@ -37,7 +37,7 @@ func TestSharingSettingsUpdate(t *testing.T) {
 
 			yes, days := true, 90
 			st, err = e.UpdateSharingSettings(ctx, admin, gatehouse.SharingSettingsPatch{IsB2BIntegrationEnabled: &yes, ExternalUserExpireInDays: &days})
-			want := gatehouse.SharingSettings{IsB2BIntegrationEnabled: true, ExternalUserExpireInDays: 90, EmailAttestationReAuthDays: 30}
+			want := gatehouse.SharingSettings{IsB2BIntegrationEnabled: true, ExternalUserExpireInDays: 90, EmailAttestationReAuthDays: 30, RecycleBinRetentionDays: 93}
 			if err != nil || st != want {
 				t.Fatalf("UpdateSharingSettings = %+v, %v; want %+v", st, err, want)
 			}
