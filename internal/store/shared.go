@@ -44,7 +44,7 @@ func (s *Store) SharedWith(ctx context.Context, p gatehouse.Principal) ([]Shared
 				FROM group_members m JOIN link_groups lg ON lg.group_id = m.group_id
 				WHERE m.user_id = ? AND m.role = 'member'
 			) x GROUP BY link_id) r
-		JOIN links ON links.id = r.link_id
+		JOIN links ON links.id = r.link_id AND links.dormant = FALSE -- deleted, or restored and not on again
 		JOIN items ON items.id = links.item_id
 		JOIN drives d ON d.id = links.drive_id LEFT JOIN users u ON u.id = d.owner_id
 		ORDER BY r.added_at DESC, links.id LIMIT ?`, email, p.UserID, MaxSharedWithMe)
