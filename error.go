@@ -18,6 +18,7 @@ const (
 	ETOOLARGE     = "too_large"    // the body exceeds its limit
 	ETOOMANY      = "too_many"     // rate limited
 	EGONE         = "gone"         // existed once, removed for good
+	EUNSUPPORTED  = "unsupported"  // the content's type cannot be served this way (no preview)
 	EINTERNAL     = "internal"     // our fault; details stay in the log
 )
 

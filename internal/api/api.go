@@ -52,6 +52,8 @@ func (h *Handler) Register(mux httpx.Mux) {
 	route("PUT /v1.0/drives/{d}/items/{rest...}", h.upload) // {parent}:/{name}:/content or {id}/content
 	route("PATCH /v1.0/drives/{d}/items/{i}", h.updateItem)
 	route("DELETE /v1.0/drives/{d}/items/{i}", h.deleteItem)
+	route("GET /v1.0/drives/{d}/items/{i}/preview", h.preview)
+	route("GET /v1.0/drives/{d}/items/{i}/archive", h.archive)
 	route("GET /v1.0/drives/{d}/items/{i}/versions", h.listVersions)
 	route("GET /v1.0/drives/{d}/items/{i}/versions/{v}/content", h.versionContent)
 	route("POST /v1.0/drives/{d}/items/{i}/versions/{v}/restoreVersion", h.restoreVersion)

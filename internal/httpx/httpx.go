@@ -38,6 +38,8 @@ func Status(code string) int {
 		return http.StatusRequestEntityTooLarge
 	case gatehouse.ETOOMANY:
 		return http.StatusTooManyRequests
+	case gatehouse.EUNSUPPORTED:
+		return http.StatusUnsupportedMediaType
 	}
 	return http.StatusInternalServerError
 }
@@ -61,6 +63,8 @@ func GraphCode(code string) string {
 		return "requestTooLarge"
 	case gatehouse.ETOOMANY:
 		return "activityLimitReached"
+	case gatehouse.EUNSUPPORTED:
+		return "notSupported"
 	}
 	return "generalException"
 }

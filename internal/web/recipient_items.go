@@ -57,6 +57,13 @@ type sharedData struct {
 	CanUpload bool
 	Recipient string // the verified address; "" for a signed-in user
 	MaxUpload int64
+	// Previews and Download all: ViewOnly is a preventsDownload link,
+	// which shows files but offers no download; Preview is the inline
+	// content of a file of PreviewKind; Archive zips a folder; Back is
+	// the folder a file inside the share is in.
+	ViewOnly             bool
+	Preview, PreviewKind string
+	Archive, Back        string
 }
 
 // shareURL is the page of an item inside the share of token.
@@ -151,6 +158,10 @@ func (h *Handler) showShared(w http.ResponseWriter, r *http.Request, l *gatehous
 		d.Download = "/s/" + url.PathEscape(token) + "/content"
 	} else {
 		d.Download = shareURL(token, l, it.ID) + "/content"
+	}
+	if err := h.previewParts(d, l, it); err != nil {
+		h.fail(w, r, err)
+		return
 	}
 	h.render(w, r, http.StatusOK, "recipient_item", d)
 }

@@ -81,12 +81,16 @@ func (h *Handler) Register(mux httpx.Mux) {
 
 	handle("GET /files", user(h.folder))
 	handle("GET /shared", user(h.sharedWithMe))
+	handle("GET /shared/byme", user(h.sharedByMe))
 	handle("GET /files/{id}", user(h.folder))
 	handle("POST /files/{id}/folder", form(user(h.createFolder)))
 	handle("POST /files/{id}/upload", user(h.upload))
 	handle("POST /items/{id}/rename", form(user(h.rename)))
 	handle("POST /items/{id}/delete", form(user(h.deleteItem)))
 	handle("GET /items/{id}/download", user(h.download))
+	handle("GET /items/{id}/view", user(h.viewFile))
+	handle("GET /items/{id}/preview", user(h.previewContent))
+	handle("GET /items/{id}/archive", user(h.archive))
 
 	handle("GET /items/{id}/share", user(h.shareDialog))
 	handle("POST /items/{id}/share", form(user(h.share)))
@@ -94,6 +98,10 @@ func (h *Handler) Register(mux httpx.Mux) {
 	handle("POST /items/{id}/access/{perm}/remove", form(user(h.removeRecipient)))
 	handle("POST /items/{id}/access/{perm}/groups/remove", form(user(h.removeLinkGroup)))
 	handle("POST /items/{id}/access/{perm}/delete", form(user(h.deleteLink)))
+	handle("POST /items/{id}/access/{perm}/update", form(user(h.updateLink)))
+	handle("GET /items/{id}/versions", user(h.versions))
+	handle("GET /items/{id}/versions/{v}/download", user(h.downloadVersion))
+	handle("POST /items/{id}/versions/{v}/restore", form(user(h.restoreVersion)))
 
 	// Sites: a site's page is its drive's root; its items have the same
 	// pages as a personal drive's, under /sites/{site}.
@@ -109,12 +117,19 @@ func (h *Handler) Register(mux httpx.Mux) {
 	handle("POST /sites/{site}/items/{id}/rename", form(user(h.rename)))
 	handle("POST /sites/{site}/items/{id}/delete", form(user(h.deleteItem)))
 	handle("GET /sites/{site}/items/{id}/download", user(h.download))
+	handle("GET /sites/{site}/items/{id}/view", user(h.viewFile))
+	handle("GET /sites/{site}/items/{id}/preview", user(h.previewContent))
+	handle("GET /sites/{site}/items/{id}/archive", user(h.archive))
 	handle("GET /sites/{site}/items/{id}/share", user(h.shareDialog))
 	handle("POST /sites/{site}/items/{id}/share", form(user(h.share)))
 	handle("GET /sites/{site}/items/{id}/access", user(h.manageAccess))
 	handle("POST /sites/{site}/items/{id}/access/{perm}/remove", form(user(h.removeRecipient)))
 	handle("POST /sites/{site}/items/{id}/access/{perm}/groups/remove", form(user(h.removeLinkGroup)))
 	handle("POST /sites/{site}/items/{id}/access/{perm}/delete", form(user(h.deleteLink)))
+	handle("POST /sites/{site}/items/{id}/access/{perm}/update", form(user(h.updateLink)))
+	handle("GET /sites/{site}/items/{id}/versions", user(h.versions))
+	handle("GET /sites/{site}/items/{id}/versions/{v}/download", user(h.downloadVersion))
+	handle("POST /sites/{site}/items/{id}/versions/{v}/restore", form(user(h.restoreVersion)))
 
 	// Recipient pages: each checks the link and the caller's right to it on
 	// every request (linkAccess). /passcode and /verify take a form with its
@@ -129,6 +144,8 @@ func (h *Handler) Register(mux httpx.Mux) {
 	handleFunc("GET /s/{token}/items/{id}", h.sharedItemPage)
 	handleFunc("GET /s/{token}/items/{id}/children", h.sharedItemChildren)
 	handleFunc("GET /s/{token}/items/{id}/content", h.sharedContent)
+	handleFunc("GET /s/{token}/items/{id}/preview", h.sharedPreview)
+	handleFunc("GET /s/{token}/items/{id}/archive", h.sharedArchive)
 	handleFunc("POST /s/{token}/upload", h.sharedUpload)
 
 	handle("GET /admin/users", admin(h.users))
@@ -496,6 +513,8 @@ func (h *Handler) parsePages() map[string]*template.Template {
 			}
 			return rec.SourceRelativeURL + "/" + rec.SourceFileName
 		},
+		// previewKind says whether a listing links a file to its preview.
+		"previewKind": gatehouse.PreviewKind,
 	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
