@@ -16,17 +16,19 @@ import (
 )
 
 // folderPageSize is how many children one page of a folder lists.
-const folderPageSize = 500
+const folderPageSize = 200
 
 type folderData struct {
 	base
 	Drive     *gatehouse.Drive
 	Folder    *gatehouse.Item
 	Crumbs    []*gatehouse.Item // from the root down to the folder
-	Items     []*gatehouse.Item // folders first, then files, each by name
+	Items     []fileRow         // folders first, then files, each by name
 	More      string            // address of the next page, if any
 	MaxUpload int64
 	NewName   string // the new-folder field, kept after an error
+	// FolderError is the new-folder field's own error, tied to it.
+	FolderError string
 	// Where the folder is: the addresses of its items start with Prefix
 	// ("" or /sites/{site}); its root is RootURL, called RootName.
 	Prefix, RootURL, RootName string
@@ -34,6 +36,56 @@ type folderData struct {
 	CanWrite, CanShare, CanDelete bool
 	Outside                       bool       // an administrator on a site's page who is in none of its groups
 	Site                          *sitePanel // a site's page: its Members panel
+}
+
+// fileRow is one item of a folder page: the item, how widely it is shared
+// through its own links, and who last changed it.
+type fileRow struct {
+	*gatehouse.Item
+	Shared     store.ShareCount // zero Links: not shared
+	ModifiedBy string
+}
+
+// SharedLabel words the reach of a shared item: "3 people", "1 group".
+func (r fileRow) SharedLabel() string {
+	return sharedLabel(r.Shared.People, r.Shared.Groups)
+}
+
+func sharedLabel(people, groups int) string {
+	var parts []string
+	switch people {
+	case 0:
+	case 1:
+		parts = append(parts, "1 person")
+	default:
+		parts = append(parts, fmt.Sprintf("%d people", people))
+	}
+	switch groups {
+	case 0:
+	case 1:
+		parts = append(parts, "1 group")
+	default:
+		parts = append(parts, fmt.Sprintf("%d groups", groups))
+	}
+	if len(parts) == 0 {
+		return "nobody yet"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// modifiedBy names who last changed an item: a member's or guest's name,
+// or the address of an ad hoc recipient, who has no account. A deleted
+// user's id means nothing to a reader, so it shows as nobody.
+func modifiedBy(name, email, by string) string {
+	switch {
+	case name != "":
+		return name
+	case email != "":
+		return email
+	case strings.Contains(by, "@"):
+		return by
+	}
+	return ""
 }
 
 // folderURL is the page of a folder of the user's own drive; the root is
@@ -201,8 +253,22 @@ func (h *Handler) showFolder(w http.ResponseWriter, r *http.Request, pl *place, 
 		}
 		return 1
 	})
+	// One more query marks the shared items of the page.
+	ids := make([]string, len(items))
+	for i, it := range items {
+		ids[i] = it.ID
+	}
+	counts, err := h.store.ShareCounts(ctx, ids)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	rows := make([]fileRow, len(items))
+	for i, it := range items {
+		rows[i] = fileRow{Item: it, Shared: counts[it.ID], ModifiedBy: modifiedBy(it.ModifiedByName, it.ModifiedByEmail, it.ModifiedBy)}
+	}
 	data := &folderData{base: h.base(w, r, pl.rootName()), Drive: d, Folder: crumbs[len(crumbs)-1], Crumbs: crumbs,
-		Items: items, MaxUpload: h.cfg.MaxUpload, Prefix: pl.prefix(), RootURL: pl.folderURL(""), RootName: pl.rootName(), Outside: outside,
+		Items: rows, MaxUpload: h.cfg.MaxUpload, Prefix: pl.prefix(), RootURL: pl.folderURL(""), RootName: pl.rootName(), Outside: outside,
 		CanWrite:  gatehouse.Authorize(p, gatehouse.ActWrite, *f) == nil,
 		CanShare:  gatehouse.Authorize(p, gatehouse.ActShare, *f) == nil,
 		CanDelete: gatehouse.Authorize(p, gatehouse.ActDelete, *f) == nil}
@@ -215,6 +281,7 @@ func (h *Handler) showFolder(w http.ResponseWriter, r *http.Request, pl *place, 
 	}
 	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/folder") {
 		data.NewName = r.PostFormValue("name")
+		data.FolderError = errMsg
 	}
 	if pl.Site != nil {
 		data.Section = "sites"

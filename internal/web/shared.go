@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"time"
 
 	"gatehouse"
@@ -45,4 +46,44 @@ func (h *Handler) sharedWithMe(w http.ResponseWriter, r *http.Request) {
 			ExpiresAt: s.Link.ExpiresAt, Open: "/s/" + s.Link.Token})
 	}
 	h.render(w, r, http.StatusOK, "shared", d)
+}
+
+// sharedByRow is one link on the Shared by me page.
+type sharedByRow struct {
+	Name       string
+	IsFolder   bool
+	Open       string // the item's share panel, where access is seen and changed
+	People     string
+	Type       string // "view" or "edit"
+	Expiry     string // "" never
+	LastOpened time.Time
+}
+
+type sharedByMeData struct {
+	base
+	Items []sharedByRow
+}
+
+// sharedByMe lists the links the member made: item, who is on each, its
+// type, expiry and when anyone last opened something through it.
+func (h *Handler) sharedByMe(w http.ResponseWriter, r *http.Request) {
+	c := callerFrom(r)
+	links, err := h.store.SharedBy(r.Context(), c.UserID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	d := &sharedByMeData{base: h.base(w, r, "Shared by me")}
+	d.Section = "shared"
+	for _, s := range links {
+		prefix := ""
+		if s.SiteID != "" {
+			prefix = siteURL(s.SiteID)
+		}
+		d.Items = append(d.Items, sharedByRow{Name: s.Item.Name, IsFolder: s.Item.IsFolder,
+			Open:   prefix + "/items/" + url.PathEscape(s.Item.ID) + "/share",
+			People: sharedLabel(s.People, s.Groups), Type: gatehouse.LinkType(s.Link.Role),
+			Expiry: expiryText(s.Link.ExpiresAt, h.store.Now()), LastOpened: s.LastOpened})
+	}
+	h.render(w, r, http.StatusOK, "shared_byme", d)
 }
