@@ -53,6 +53,10 @@ func (h *Handler) linkAccess(r *http.Request) (*gatehouse.Link, *authn.Caller, g
 		if err := h.store.RecordLinkUse(r.Context(), c.Actor, l, c.Session); err != nil {
 			return l, c, f, err
 		}
+		// A recipient's first open ever tells the owner, once.
+		if err := h.store.RecordFirstOpen(r.Context(), c.Actor, l); err != nil {
+			return l, c, f, err
+		}
 	}
 	return l, c, f, nil
 }
@@ -85,10 +89,14 @@ type recipientData struct {
 	OtherEmail  bool   // a session for another address is open
 	PartnerURL  string // starts the sign-in at the address's partner
 	ResendAfter int    // seconds until a new code may be asked for
+	Context     shareContext
 }
 
 func (h *Handler) recipientPage(w http.ResponseWriter, r *http.Request, status int, step, email, errMsg string) {
 	d := &recipientData{base: h.base(w, r, "Open a shared link"), Token: r.PathValue("token"), Step: step, Email: email}
+	if l, err := h.store.LinkByToken(r.Context(), d.Token); err == nil {
+		d.Context = h.senderContext(r, l)
+	}
 	d.Error = errMsg
 	d.SignIn = "/login?next=" + url.QueryEscape("/s/"+d.Token)
 	h.render(w, r, status, "recipient", d)
@@ -145,7 +153,7 @@ func (h *Handler) recipientHome(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		d := &recipientData{base: h.base(w, r, "Open a shared link"), Token: r.PathValue("token"), Step: "email",
-			OtherEmail: code == gatehouse.EFORBIDDEN}
+			OtherEmail: code == gatehouse.EFORBIDDEN, Context: h.senderContext(r, l)}
 		if st, ok := takeCodeState(w, r, d.Token); ok && st.Err == "invalidEmail" {
 			d.Email = st.Email
 			if _, err := gatehouse.NormalizeEmail(st.Email); err != nil {
@@ -273,7 +281,8 @@ func (h *Handler) recipientCodePage(w http.ResponseWriter, r *http.Request) {
 		redirect(w, r, "/s/"+url.PathEscape(token))
 		return
 	}
-	if _, err := h.store.LinkByToken(r.Context(), token); err != nil {
+	l, err := h.store.LinkByToken(r.Context(), token)
+	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -286,7 +295,8 @@ func (h *Handler) recipientCodePage(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	d := &recipientData{base: h.base(w, r, "Enter your code"), Token: token, Step: "code", Email: st.Email, ResendAfter: seconds(after)}
+	d := &recipientData{base: h.base(w, r, "Enter your code"), Token: token, Step: "code", Email: st.Email, ResendAfter: seconds(after),
+		Context: h.senderContext(r, l)}
 	d.Error = codeMessages[st.Err]
 	h.render(w, r, http.StatusOK, "recipient", d)
 }

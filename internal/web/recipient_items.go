@@ -57,6 +57,7 @@ type sharedData struct {
 	CanUpload bool
 	Recipient string // the verified address; "" for a signed-in user
 	MaxUpload int64
+	Context   shareContext // who shared it, their message, the permission and expiry
 	// Previews and Download all: ViewOnly is a preventsDownload link,
 	// which shows files but offers no download; Preview is the inline
 	// content of a file of PreviewKind; Archive zips a folder; Back is
@@ -118,8 +119,13 @@ func (h *Handler) showShared(w http.ResponseWriter, r *http.Request, l *gatehous
 			return
 		}
 	}
+	sc, err := h.verifiedContext(r, l, c)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if wantsJSON(r) {
-		out := map[string]any{"verified": true, "item": sharedItemJSON(it)}
+		out := map[string]any{"verified": true, "item": sharedItemJSON(it), "share": sc.json(l)}
 		if it.IsFolder {
 			out["children"] = sharedList(children)
 			if more != "" {
@@ -130,7 +136,7 @@ func (h *Handler) showShared(w http.ResponseWriter, r *http.Request, l *gatehous
 		return
 	}
 	d := &sharedData{base: h.base(w, r, it.Name), Token: token, Item: it, Children: children,
-		CanUpload: l.Role == gatehouse.RoleWrite && (it.IsFolder || it.ID == l.ItemID), MaxUpload: h.cfg.MaxUpload}
+		CanUpload: l.Role == gatehouse.RoleWrite && (it.IsFolder || it.ID == l.ItemID), MaxUpload: h.cfg.MaxUpload, Context: sc}
 	d.User = c.User
 	if c.User == nil {
 		d.Recipient = c.Email

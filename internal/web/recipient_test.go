@@ -170,10 +170,14 @@ func TestRecipientLandingRevealsNothing(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || !strings.Contains(body, `id="email-form"`) {
 		t.Fatalf("landing: got %d, want 200 with the email form\n%s", resp.StatusCode, body)
 	}
-	for _, secret := range []string{"Merger", ".pdf", "Olive", "olive@", "18 bytes", it.ID, l.ShareID} {
+	// The sharer is named (the invitation did so), the item never is.
+	for _, secret := range []string{"Merger", ".pdf", "olive@", "18 bytes", it.ID, l.ShareID, "file", "folder"} {
 		if strings.Contains(body, secret) {
 			t.Errorf("landing reveals %q", secret)
 		}
+	}
+	if !strings.Contains(body, "Olive Owner</span> shared something with you") {
+		t.Errorf("landing does not name the sharer:\n%s", body)
 	}
 	if resp, body := c.getJSON("/s/" + l.Token); resp.StatusCode != http.StatusOK || strings.TrimSpace(body) != `{"verified":false}` {
 		t.Errorf("landing JSON: got %d %s, want 200 {\"verified\":false}", resp.StatusCode, body)

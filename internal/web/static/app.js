@@ -89,6 +89,28 @@
     say(text, true);
   }
 
+  // A replacement keeps the shared file's name, so a file of another type
+  // or extension would be served under a name that misdescribes it: ask.
+  function extension(name) {
+    var dot = name.lastIndexOf('.');
+    return dot > 0 ? name.slice(dot + 1).toLowerCase() : '';
+  }
+  function confirmReplace(file) {
+    var of = document.getElementById('replace-of');
+    if (!of || !file) {
+      return true;
+    }
+    var name = of.getAttribute('data-name') || '';
+    var type = of.getAttribute('data-type') || '';
+    var sameExt = extension(file.name) === extension(name);
+    var sameType = !file.type || !type || file.type === type;
+    if (sameExt && sameType) {
+      return true;
+    }
+    return window.confirm('“' + file.name + '” is a different type of file from “' + name +
+      '”. It will replace it and keep the name “' + name + '”. Replace anyway?');
+  }
+
   form.addEventListener('submit', function (e) {
     if (e.defaultPrevented) {
       return;
@@ -104,6 +126,9 @@
         say('“' + files[i].name + '” is larger than the limit of ' + Math.floor(max / 1048576) + ' MiB.', true);
         return;
       }
+    }
+    if (!confirmReplace(files[0])) {
+      return;
     }
     var xhr = new XMLHttpRequest();
     xhr.open('POST', form.action);
