@@ -43,6 +43,7 @@ func (h *Handler) Register(mux httpx.Mux) {
 	route("GET /v1.0/me/drive/root", h.getMyRoot)
 	route("GET /v1.0/me/drive/root/children", h.listMyRootChildren)
 	route("GET /v1.0/me/drive/sharedWithMe", h.sharedWithMe)
+	route("GET /v1.0/me/drive/sharedByMe", h.sharedByMe) // a Gatehouse extension
 	route("GET /v1.0/drives/{d}", h.getDrive)
 	route("GET /v1.0/drives/{d}/root", h.getDriveRoot)
 	route("GET /v1.0/drives/{d}/items/{i}", h.getItem)

@@ -204,9 +204,12 @@ func (h *Handler) listPermissions(w http.ResponseWriter, r *http.Request, c *cal
 	if err != nil {
 		return err
 	}
-	out := make([]any, 0, len(links))
+	out := make([]map[string]any, 0, len(links))
 	for _, l := range links {
 		out = append(out, h.permissionJSON(l, false))
+	}
+	if err := h.withLastAccessed(r.Context(), links, out); err != nil { // shared_byme.go
+		return err
 	}
 	httpx.WriteJSON(w, http.StatusOK, map[string]any{"value": out})
 	return nil
@@ -221,7 +224,11 @@ func (h *Handler) getPermission(w http.ResponseWriter, r *http.Request, c *calle
 	if err != nil {
 		return err
 	}
-	httpx.WriteJSON(w, http.StatusOK, h.permissionJSON(l, true))
+	p := h.permissionJSON(l, true)
+	if err := h.withLastAccessed(r.Context(), []*gatehouse.Link{l}, []map[string]any{p}); err != nil {
+		return err
+	}
+	httpx.WriteJSON(w, http.StatusOK, p)
 	return nil
 }
 
