@@ -53,6 +53,10 @@ func (h *Handler) Register(mux httpx.Mux) {
 	route("PUT /v1.0/drives/{d}/items/{rest...}", h.upload) // {parent}:/{name}:/content or {id}/content
 	route("PATCH /v1.0/drives/{d}/items/{i}", h.updateItem)
 	route("DELETE /v1.0/drives/{d}/items/{i}", h.deleteItem)
+	route("POST /v1.0/drives/{d}/items/{i}/restore", h.restoreItem) // recycle.go
+	route("GET /v1.0/drives/{d}/recycleBin/items", h.listRecycleBin)
+	route("DELETE /v1.0/drives/{d}/recycleBin/items/{i}", h.purgeBinItem)
+	route("POST /v1.0/drives/{d}/recycleBin/empty", h.emptyRecycleBin)
 	route("GET /v1.0/drives/{d}/items/{i}/preview", h.preview)
 	route("GET /v1.0/drives/{d}/items/{i}/archive", h.archive)
 	route("GET /v1.0/drives/{d}/items/{i}/versions", h.listVersions)

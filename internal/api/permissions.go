@@ -33,6 +33,7 @@ func (h *Handler) permissionJSON(l *gatehouse.Link, withURL bool) map[string]any
 		"id": l.ID, "roles": []string{l.Role}, "shareId": l.ShareID, "hasPassword": false,
 		"link": link, "grantedToIdentitiesV2": grantees, "expirationDateTime": nil,
 		"notifyOwner": l.NotifyOwner, // a Gatehouse extension
+		"dormant":     l.Dormant,     // a Gatehouse extension: the item was deleted; opens nothing until PATCHed false
 	}
 	if !l.ExpiresAt.IsZero() {
 		p["expirationDateTime"] = l.ExpiresAt
@@ -241,9 +242,13 @@ func (h *Handler) updatePermission(w http.ResponseWriter, r *http.Request, c *ca
 		Roles              []string `json:"roles"`
 		ExpirationDateTime *string  `json:"expirationDateTime"`
 		NotifyOwner        *bool    `json:"notifyOwner"`
+		Dormant            *bool    `json:"dormant"`
 	}
 	if err := httpx.DecodeJSON(w, r, &body); err != nil {
 		return err
+	}
+	if body.Dormant != nil && *body.Dormant {
+		return gatehouse.Errorf(gatehouse.EINVALID, "A link becomes dormant when its item is deleted; \"dormant\" can only be set to false, to turn the link on again.")
 	}
 	var up store.LinkUpdate
 	if body.Roles != nil {
@@ -264,6 +269,11 @@ func (h *Handler) updatePermission(w http.ResponseWriter, r *http.Request, c *ca
 	l, err := h.store.UpdateLink(r.Context(), c.Actor, it.DriveID, it.ID, r.PathValue("p"), up)
 	if err != nil {
 		return err
+	}
+	if body.Dormant != nil { // recycle.go: a restored item's links wait for this
+		if l, err = h.store.EnableLink(r.Context(), c.Actor, it.DriveID, it.ID, l.ID); err != nil {
+			return err
+		}
 	}
 	httpx.WriteJSON(w, http.StatusOK, h.permissionJSON(l, true))
 	return nil

@@ -26,7 +26,7 @@ func TestSharingSettingsAPI(t *testing.T) {
 			}
 			want := func(got map[string]any, b2b, required bool, expire, reauth float64) {
 				t.Helper()
-				if len(got) != 4 || got["isB2BIntegrationEnabled"] != b2b || got["externalUserExpirationRequired"] != required ||
+				if len(got) != 5 || got["recycleBinRetentionDays"] != 93.0 || got["isB2BIntegrationEnabled"] != b2b || got["externalUserExpirationRequired"] != required ||
 					got["externalUserExpireInDays"] != expire || got["emailAttestationReAuthDays"] != reauth {
 					t.Errorf("settings = %v, want %v %v %v %v", got, b2b, required, expire, reauth)
 				}
