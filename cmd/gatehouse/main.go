@@ -306,6 +306,7 @@ type Main struct {
 	outbox      func()             // stops the mail worker
 	stopSweep   context.CancelFunc // ends the background sweep early
 	sweepDone   chan struct{}      // closed when the sweep has finished
+	binDone     chan struct{}      // closed when the recycle bin's purge loop has ended
 	sweepResult error
 	beforeSweep func() // tests hold the sweep here
 }
@@ -412,7 +413,8 @@ func (m *Main) startSweep() error {
 		before = before.Add(-time.Hour)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	m.stopSweep, m.sweepDone = cancel, make(chan struct{})
+	m.stopSweep, m.sweepDone, m.binDone = cancel, make(chan struct{}), make(chan struct{})
+	go m.purgeRecycleBins(ctx)
 	go func() {
 		defer close(m.sweepDone)
 		if m.beforeSweep != nil {
@@ -431,6 +433,29 @@ func (m *Main) startSweep() error {
 	return nil
 }
 
+// purgeRecycleBins purges what has outstayed recycleBinRetentionDays in
+// the recycle bins, at start and then hourly, until ctx ends. Each purge
+// decides again in its transaction, so several nodes may run it at once.
+func (m *Main) purgeRecycleBins(ctx context.Context) {
+	defer close(m.binDone)
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		n, err := m.Store.PurgeExpiredRecycleBin(ctx)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			m.Log.Warn("purging expired recycle bin items failed", "err", err, "purged", n)
+		case n > 0:
+			m.Log.Info("purged expired recycle bin items", "items", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
 // Close stops serving, letting requests in flight finish for a few seconds,
 // then the sweep and the mail worker, and releases the data directory.
 func (m *Main) Close() error {
@@ -446,6 +471,7 @@ func (m *Main) Close() error {
 	if m.stopSweep != nil {
 		m.stopSweep()
 		<-m.sweepDone
+		<-m.binDone
 		m.stopSweep = nil
 	}
 	if m.outbox != nil {
