@@ -172,7 +172,9 @@ func TestPreviewAndArchive(t *testing.T) {
 				if st != 415 || !strings.HasPrefix(hdr.Get("Content-Type"), "application/json") || bytes.Contains(body, []byte("alert")) {
 					t.Errorf("preview of %s: %d %s %.200s, want 415 with a Graph error", name, st, hdr.Get("Content-Type"), body)
 				}
-				var e struct{ Error struct{ Code, Message string } }
+				var e struct {
+					Error struct{ Code, Message string }
+				}
 				json.Unmarshal(body, &e)
 				if e.Error.Code != "notSupported" || !strings.Contains(e.Error.Message, "download it instead") {
 					t.Errorf("preview of %s: error %+v", name, e.Error)
