@@ -210,67 +210,84 @@ func (tx *Tx) invitation(token string) (*PendingInvitation, error) {
 	return &inv, nil
 }
 
+// inviteCodeScope names the code requests of an invitation.
+func inviteCodeScope(invitationID string) string { return "invite:" + invitationID }
+
 // SendInvitationCode mails a code to the invited address under the rules
-// of link codes (one per SendMinInterval, SendMaxPerHour an hour, the
-// client's hourly limit; nothing to a disabled guest). Whether or not a
-// code went out, it returns nil for a valid invitation.
+// of link codes (a request within SendMinInterval of the last accepted one
+// does nothing, SendMaxPerHour an hour, the client's hourly limit; nothing
+// to a disabled guest). Whether or not a code went out, it returns nil for
+// a valid invitation; InvitationResendAfter says when to ask again.
 func (s *Store) SendInvitationCode(ctx context.Context, token, ip, ua string) error {
-	if _, err := s.InvitationByToken(ctx, token); err != nil {
+	pending, err := s.InvitationByToken(ctx, token)
+	if err != nil {
 		return err
 	}
-	err := s.inTx(ctx, func(tx *Tx) error {
-		inv, err := tx.invitation(token)
-		if err != nil {
-			return err
+	return s.sendCode(ctx, inviteCodeScope(pending.ID), func(tx *Tx) (bool, error) {
+		err := tx.sendInvitationCode(token, ip, ua)
+		if errors.Is(err, errNothingSent) {
+			return false, nil
 		}
-		var disabled, recent, hour, ipHour int
-		if err := tx.queryRow(`SELECT COUNT(*) FROM users WHERE id = ? AND disabled = ?`, inv.UserID, true).Scan(&disabled); err != nil {
-			return err
-		}
-		if disabled > 0 {
-			return errNothingSent
-		}
-		if err := tx.queryRow(`SELECT COALESCE(SUM(CASE WHEN created_at > ? THEN 1 ELSE 0 END), 0), COUNT(*) FROM invitation_codes
-			WHERE invitation_id = ? AND created_at > ?`, micros(tx.now.Add(-gatehouse.SendMinInterval)), inv.ID,
-			micros(tx.now.Add(-time.Hour))).Scan(&recent, &hour); err != nil {
-			return err
-		}
-		if err := tx.queryRow(`SELECT COUNT(*) FROM invitation_codes WHERE client_ip = ? AND created_at > ?`,
-			ip, micros(tx.now.Add(-time.Hour))).Scan(&ipHour); err != nil {
-			return err
-		}
-		if recent > 0 || hour >= gatehouse.SendMaxPerHour || ipHour >= gatehouse.SendMaxPerHourPerIP {
-			return errNothingSent
-		}
-		key, err := tx.passcodeKey()
-		if err != nil {
-			return err
-		}
-		code := gatehouse.NewPasscode()
-		expires := tx.now.Add(gatehouse.PasscodeTTL)
-		if _, err := tx.exec(`INSERT INTO invitation_codes (id, invitation_id, code_hash, client_ip, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
-			gatehouse.NewID(), inv.ID, codeHash(key, "invite:"+inv.ID, inv.Email, code), ip, micros(tx.now), micros(expires)); err != nil {
-			return err
-		}
-		subject, text, html, err := mail.RenderPasscode(mail.Passcode{Code: code, ExpiresAt: expires, ValidFor: gatehouse.PasscodeTTL})
-		if err != nil {
-			return err
-		}
-		if err := tx.enqueueMail("passcode", mail.Message{To: inv.Email, Subject: subject, Text: text, HTML: html}); err != nil {
-			return err
-		}
-		r := invitationRecord(gatehouse.OpPasscodeSent, invitee(inv.Email, ip, ua), inv.Email)
-		r.EventData = gatehouse.EventData(map[string]any{"invitationId": inv.ID, "expiresAt": expires.Format(time.RFC3339)})
-		return tx.audit(r)
+		return err == nil, err
 	})
-	switch {
-	case errors.Is(err, errNothingSent):
-		return nil
-	case err != nil:
+}
+
+// InvitationResendAfter is how long until the invitation's page may ask
+// for a new code.
+func (s *Store) InvitationResendAfter(ctx context.Context, token string) (time.Duration, error) {
+	inv, err := s.InvitationByToken(ctx, token)
+	if err != nil {
+		return 0, err
+	}
+	return s.resendAfter(ctx, inviteCodeScope(inv.ID))
+}
+
+// sendInvitationCode mails a code for the invitation in tx, or returns
+// errNothingSent when a limit stands in the way.
+func (tx *Tx) sendInvitationCode(token, ip, ua string) error {
+	inv, err := tx.invitation(token)
+	if err != nil {
 		return err
 	}
-	s.wakeOutbox()
-	return nil
+	var disabled, recent, hour, ipHour int
+	if err := tx.queryRow(`SELECT COUNT(*) FROM users WHERE id = ? AND disabled = ?`, inv.UserID, true).Scan(&disabled); err != nil {
+		return err
+	}
+	if disabled > 0 {
+		return errNothingSent
+	}
+	if err := tx.queryRow(`SELECT COALESCE(SUM(CASE WHEN created_at > ? THEN 1 ELSE 0 END), 0), COUNT(*) FROM invitation_codes
+		WHERE invitation_id = ? AND created_at > ?`, micros(tx.now.Add(-gatehouse.SendMinInterval)), inv.ID,
+		micros(tx.now.Add(-time.Hour))).Scan(&recent, &hour); err != nil {
+		return err
+	}
+	if err := tx.queryRow(`SELECT COUNT(*) FROM invitation_codes WHERE client_ip = ? AND created_at > ?`,
+		ip, micros(tx.now.Add(-time.Hour))).Scan(&ipHour); err != nil {
+		return err
+	}
+	if recent > 0 || hour >= gatehouse.SendMaxPerHour || ipHour >= gatehouse.SendMaxPerHourPerIP {
+		return errNothingSent
+	}
+	key, err := tx.passcodeKey()
+	if err != nil {
+		return err
+	}
+	code := gatehouse.NewPasscode()
+	expires := tx.now.Add(gatehouse.PasscodeTTL)
+	if _, err := tx.exec(`INSERT INTO invitation_codes (id, invitation_id, code_hash, client_ip, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)`,
+		gatehouse.NewID(), inv.ID, codeHash(key, "invite:"+inv.ID, inv.Email, code), ip, micros(tx.now), micros(expires)); err != nil {
+		return err
+	}
+	subject, text, html, err := mail.RenderPasscode(mail.Passcode{Code: code, ExpiresAt: expires, ValidFor: gatehouse.PasscodeTTL})
+	if err != nil {
+		return err
+	}
+	if err := tx.enqueueMail("passcode", mail.Message{To: inv.Email, Subject: subject, Text: text, HTML: html}); err != nil {
+		return err
+	}
+	r := invitationRecord(gatehouse.OpPasscodeSent, invitee(inv.Email, ip, ua), inv.Email)
+	r.EventData = gatehouse.EventData(map[string]any{"invitationId": inv.ID, "expiresAt": expires.Format(time.RFC3339)})
+	return tx.audit(r)
 }
 
 // invitee is the actor of a redemption's steps: the invited address,
@@ -348,9 +365,26 @@ func (s *Store) RedeemInvitationCode(ctx context.Context, token, code, ip, ua st
 		return nil, err
 	}
 	if failed {
-		return nil, errBadCode
+		return nil, s.inviteCodeFailure(ctx, token)
 	}
 	return res, nil
+}
+
+// inviteCodeFailure words a failed try: errDeadCode once no code of the
+// invitation can work any more (none asked for, all expired, used, or out
+// of tries), errBadCode while one still can.
+func (s *Store) inviteCodeFailure(ctx context.Context, token string) error {
+	var live int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM invitation_codes c JOIN invitations i ON i.id = c.invitation_id
+		WHERE i.token_hash = ? AND c.used_at = 0 AND c.expires_at > ? AND c.failures < ?`,
+		hashSecret(token), micros(s.Now()), gatehouse.PasscodeMaxFailures).Scan(&live)
+	if err != nil {
+		return err
+	}
+	if live == 0 {
+		return errDeadCode
+	}
+	return errBadCode
 }
 
 // redeemWithCode accepts inv for the address that proved a code and signs

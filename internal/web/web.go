@@ -178,6 +178,8 @@ func (h *Handler) Register(mux httpx.Mux) {
 	// Invitation redemption: the redeem token is the credential.
 	handleFunc("GET /invite/{token}", h.invitePage)
 	handleFunc("POST /invite/{token}/passcode", h.invitePasscode)
+	handleFunc("GET /invite/{token}/passcode", h.inviteCodePage)
+	handleFunc("GET /invite/{token}/verify", h.inviteCodePage)
 	handleFunc("POST /invite/{token}/verify", h.inviteVerify)
 
 	// Partners send the browser back here; the pending sign-in is the credential.
