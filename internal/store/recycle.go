@@ -426,3 +426,43 @@ func (s *Store) EnableLink(ctx context.Context, by gatehouse.Actor, driveID, ite
 	})
 	return l, err
 }
+
+// LosingAccessIn is LosingAccess for the items of a folder page, in one
+// query: it walks up from the drive's live links, which are few, rather
+// than down every folder of the page, which may hold the whole drive.
+func (s *Store) LosingAccessIn(ctx context.Context, driveID string, ids []string) (map[string]int, error) {
+	out := make(map[string]int, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	in := "?" + strings.Repeat(", ?", len(ids)-1)
+	args := []any{driveID, false}
+	for _, id := range ids {
+		args = append(args, id)
+	}
+	// The list's length varies, so the text is not worth a cached statement.
+	rows, err := s.read.QueryContext(ctx, s.rebind(`WITH RECURSIVE up (link_id, id, parent_id) AS (
+			SELECT l.id, i.id, i.parent_id FROM links l JOIN items i ON i.id = l.item_id WHERE l.drive_id = ? AND l.dormant = ?
+			UNION
+			SELECT up.link_id, i.id, i.parent_id FROM items i JOIN up ON i.id = up.parent_id)
+		SELECT up.id, COUNT(DISTINCT p.email) FROM up JOIN (
+			SELECT r.link_id, r.email FROM link_recipients r
+			UNION
+			SELECT lg.link_id, LOWER(u.email) FROM link_groups lg
+				JOIN group_members m ON m.group_id = lg.group_id AND m.role = 'member' JOIN users u ON u.id = m.user_id
+		) p ON p.link_id = up.link_id
+		WHERE up.id IN (`+in+`) GROUP BY up.id`), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var n int
+		if err := rows.Scan(&id, &n); err != nil {
+			return nil, err
+		}
+		out[id] = n
+	}
+	return out, rows.Err()
+}

@@ -55,6 +55,28 @@ func TestRecycleBin(t *testing.T) {
 			if n, err := e.LosingAccess(ctx, d.ID, docs.ID); err != nil || n != 2 {
 				t.Errorf("LosingAccess(Docs) = %d, %v; want 2", n, err)
 			}
+			// A group on another link inside counts its members, once each.
+			g, err := e.CreateGroup(ctx, byAnn, store.NewGroup{DisplayName: "Team", MailNickname: "team"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.user("cy@example.com")
+			for _, u := range []string{"bob@example.com", "cy@example.com"} {
+				if _, err := e.AddGroupMember(ctx, byAnn, g.ID, u, gatehouse.GroupMember); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, _, err := e.Share(ctx, byAnn, store.ShareRequest{DriveID: d.ID, ItemID: plan.ID, Role: gatehouse.RoleWrite, ObjectIDs: []string{g.ID}}); err != nil {
+				t.Fatal(err)
+			}
+			keep := e.folder(byAnn, d, d.RootID, "Keep")
+			if got, err := e.LosingAccessIn(ctx, d.ID, []string{docs.ID, sub.ID, plan.ID, keep.ID}); err != nil ||
+				got[docs.ID] != 3 || got[sub.ID] != 3 || got[plan.ID] != 2 || got[keep.ID] != 0 {
+				t.Errorf("LosingAccessIn = %v, %v; want Docs 3, Sub 3, plan 2, Keep 0", got, err)
+			}
+			if n, err := e.LosingAccess(ctx, d.ID, docs.ID); err != nil || n != 3 {
+				t.Errorf("LosingAccess(Docs) with the group = %d, %v; want 3", n, err)
+			}
 			// Bob opens the file through his grant before the delete.
 			if _, f, err := e.ItemFacts(ctx, gatehouse.UserPrincipal(bob), d.ID, plan.ID); err != nil || gatehouse.Authorize(gatehouse.UserPrincipal(bob), gatehouse.ActDownload, f) != nil {
 				t.Fatalf("Bob before the delete: %v", err)
@@ -67,8 +89,8 @@ func TestRecycleBin(t *testing.T) {
 			}
 			r := e.wantAudit(gatehouse.Record{Operation: gatehouse.OpFolderDeleted, ObjectID: e.objectID(docs), ItemType: "Folder",
 				SourceFileName: "Docs", SourceRelativeURL: "/", UserID: "ann@example.com"})
-			if got := eventData(t, r)["linksMadeDormant"]; got != 1.0 {
-				t.Errorf("FolderDeleted linksMadeDormant = %v, want 1", got)
+			if got := eventData(t, r)["linksMadeDormant"]; got != 2.0 {
+				t.Errorf("FolderDeleted linksMadeDormant = %v, want 2", got)
 			}
 			// Nothing in the bin is found: by id, as a child, through the
 			// link's token, through Bob's grant, in Shared with me.
@@ -82,8 +104,8 @@ func TestRecycleBin(t *testing.T) {
 			}
 			_, _, err = e.Children(ctx, d.ID, sub.ID, nil, 0)
 			wantCode(t, "Children of a binned folder", err, gatehouse.ENOTFOUND)
-			if kids, _, _ := e.Children(ctx, d.ID, d.RootID, nil, 0); len(kids) != 0 {
-				t.Errorf("root after delete: %v, want empty", names(kids))
+			if kids, _, _ := e.Children(ctx, d.ID, d.RootID, nil, 0); !slices.Equal(names(kids), []string{"Keep"}) {
+				t.Errorf("root after delete: %v, want [Keep]", names(kids))
 			}
 			_, err = e.LinkByToken(ctx, l.Token)
 			wantCode(t, "LinkByToken of a dormant link", err, gatehouse.ENOTFOUND)
@@ -190,7 +212,7 @@ func TestRecycleBin(t *testing.T) {
 					t.Errorf("%s: %d, want %d", q, got, want)
 				}
 			}
-			if len(e.records(gatehouse.AuditFilter{Operation: gatehouse.OpSecureLinkDeleted})) != 1 {
+			if len(e.records(gatehouse.AuditFilter{Operation: gatehouse.OpSecureLinkDeleted})) != 2 {
 				t.Error("purging did not record the link's deletion")
 			}
 			wantCode(t, "purging it again", e.PurgeItem(ctx, byAnn, d.ID, sub.ID), gatehouse.ENOTFOUND)
