@@ -49,7 +49,7 @@ func TestOrgAddressWithoutAccount(t *testing.T) {
 			const newbie, member, ext = "newbie@example.com", "bob@example.com", "ext@partner.test"
 			resp := o.json("POST", items+file["id"].(string)+"/invite", map[string]any{
 				"recipients": []any{map[string]any{"email": newbie}, map[string]any{"email": member}, map[string]any{"email": ext}},
-				"roles": []string{"read"}, "requireSignIn": true, "sendInvitation": true,
+				"roles":      []string{"read"}, "requireSignIn": true, "sendInvitation": true,
 			}, 200)
 			warnings, _ := json.Marshal(resp["warnings"])
 			if string(warnings) != `[{"code":"noAccountYet","email":"newbie@example.com"}]` {
