@@ -192,7 +192,8 @@ func (h *Handler) share(w http.ResponseWriter, r *http.Request) {
 	// "Copy link without sending mail" adds the people to the link and
 	// leaves sending it to the sharer.
 	noMail := r.PostFormValue("nomail") != ""
-	req := store.ShareRequest{DriveID: pl.Drive.ID, ItemID: it.ID, Emails: splitEmails(in.Emails), Message: in.Message, SendInvitation: !noMail}
+	var out store.ShareOutcome
+	req := store.ShareRequest{DriveID: pl.Drive.ID, ItemID: it.ID, Emails: splitEmails(in.Emails), Message: in.Message, SendInvitation: !noMail, Outcome: &out}
 	if in.Group != "" {
 		req.ObjectIDs = []string{in.Group}
 	}
@@ -222,11 +223,15 @@ func (h *Handler) share(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case noMail && mayManage:
 		setFlash(w, r, fmt.Sprintf("Added %s to the %s link of “%s” without sending mail. Copy the link below and send it yourself; only the people on it can open it.",
-			sharedWith(l, req), gatehouse.LinkType(l.Role), it.Name))
+			sharedWith(l, req, &out), gatehouse.LinkType(l.Role), it.Name))
 	case noMail:
-		setFlash(w, r, fmt.Sprintf("Added %s to the %s link of “%s” without sending mail.", sharedWith(l, req), gatehouse.LinkType(l.Role), it.Name))
+		setFlash(w, r, fmt.Sprintf("Added %s to the %s link of “%s” without sending mail.", sharedWith(l, req, &out), gatehouse.LinkType(l.Role), it.Name))
+	case len(out.AlreadyHadAccess) == len(req.Emails) && len(req.ObjectIDs) == 0:
+		// Nobody new: no mail went out, and the page must not claim one did.
+		setFlash(w, r, strings.TrimSpace("Nothing changed. "+shareOutcomeText(&out)))
 	default:
-		setFlash(w, r, fmt.Sprintf("Shared “%s” with %s (%s link). They will get an email with the link.", it.Name, sharedWith(l, req), gatehouse.LinkType(l.Role)))
+		setFlash(w, r, strings.TrimSpace(fmt.Sprintf("Shared “%s” with %s (%s link). They will get an email with the link. %s",
+			it.Name, sharedWith(l, req, &out), gatehouse.LinkType(l.Role), shareOutcomeText(&out))))
 	}
 	// Who may share but not manage access (a site's members) goes back to
 	// the folder.
@@ -241,11 +246,11 @@ func (h *Handler) share(w http.ResponseWriter, r *http.Request) {
 	redirect(w, r, itemAccessURL(pl, it.ID))
 }
 
-// sharedWith words who a share added: the people by count, the group by
-// name.
-func sharedWith(l *gatehouse.Link, req store.ShareRequest) string {
+// sharedWith words who a share added: the people new to the link by
+// count, the group by name.
+func sharedWith(l *gatehouse.Link, req store.ShareRequest, out *store.ShareOutcome) string {
 	var parts []string
-	switch n := len(req.Emails); n {
+	switch n := len(req.Emails) - len(out.AlreadyHadAccess); n {
 	case 0:
 	case 1:
 		parts = append(parts, "1 person")
