@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -150,6 +151,24 @@ func TestPreventsDownload(t *testing.T) {
 			// The owner is not limited by a link they made.
 			if st, _, _ := o.do("GET", items+pdfID+"/content", nil); st != 200 {
 				t.Errorf("owner download: %d", st)
+			}
+
+			// The share panel's "Block download (view only)" box makes a
+			// view-only link, shown as such.
+			web := signInWeb(t, s.URL, owner.Email, "correct horse battery")
+			if _, _, html := web.page(s.URL, "/items/"+q1+"/share"); !strings.Contains(html, `name="preventsDownload"`) {
+				t.Errorf("the share panel has no Block download box")
+			}
+			if st, loc, body := web.form(s.URL, "/items/"+q1+"/share", url.Values{"emails": {"dora@partner.test"}, "type": {"view"},
+				"preventsDownload": {"1"}, "nomail": {"1"}}); st != 303 {
+				t.Fatalf("share with Block download: %d %s %.300s", st, loc, body)
+			}
+			links := o.json("GET", items+q1+"/permissions", nil, 200)["value"].([]any)
+			if len(links) != 1 || links[0].(map[string]any)["link"].(map[string]any)["preventsDownload"] != true {
+				t.Errorf("the share panel's view-only link: %v", links)
+			}
+			if _, _, html := web.page(s.URL, "/items/"+q1+"/share"); !strings.Contains(html, "View only, no download") {
+				t.Errorf("the share panel does not mark the view-only link")
 			}
 		})
 	}

@@ -31,6 +31,8 @@ type shareData struct {
 	Message   string
 	Expires   string // yyyy-mm-dd
 	Today     string
+	// PreventsDownload is the "Block download (view only)" box.
+	PreventsDownload bool
 	// FieldError is an error that belongs to one field, ErrorField its id:
 	// the field is described by the message and takes the focus.
 	FieldError, ErrorField string
@@ -192,8 +194,10 @@ func (h *Handler) share(w http.ResponseWriter, r *http.Request) {
 	// "Copy link without sending mail" adds the people to the link and
 	// leaves sending it to the sharer.
 	noMail := r.PostFormValue("nomail") != ""
+	in.PreventsDownload = r.PostFormValue("preventsDownload") != ""
 	var out store.ShareOutcome
 	req := store.ShareRequest{DriveID: pl.Drive.ID, ItemID: it.ID, Emails: splitEmails(in.Emails), Message: in.Message, SendInvitation: !noMail, Outcome: &out}
+	req.PreventsDownload = in.PreventsDownload
 	if in.Group != "" {
 		req.ObjectIDs = []string{in.Group}
 	}
