@@ -101,7 +101,7 @@
       return true;
     }
     var name = of.getAttribute('data-name') || '';
-    var type = of.getAttribute('data-type') || '';
+    var type = (of.getAttribute('data-type') || '').split(';')[0].trim().toLowerCase();
     var sameExt = extension(file.name) === extension(name);
     var sameType = !file.type || !type || file.type === type;
     if (sameExt && sameType) {
