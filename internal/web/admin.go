@@ -121,7 +121,7 @@ var opLabels = map[string]string{
 	gatehouse.OpGuestAccessExpired: "Guest access expired", gatehouse.OpGroupAdded: "Group created",
 	gatehouse.OpGroupUpdated: "Group changed", gatehouse.OpGroupRemoved: "Group deleted", gatehouse.OpAddedToGroup: "Added to group",
 	gatehouse.OpRemovedFromGroup: "Removed from group", gatehouse.OpSiteCollectionCreated: "Site created",
-	gatehouse.OpSiteDeleted: "Site deleted",
+	gatehouse.OpSiteDeleted: "Site deleted", gatehouse.OpFilePreviewed: "File previewed",
 }
 
 type auditData struct {
