@@ -143,6 +143,16 @@ func (s *Store) RecycleBin(ctx context.Context, driveID string, after *BinCursor
 	return out, next, nil
 }
 
+// BinItem returns an item at the top of a drive's recycle bin. Returns
+// ENOTFOUND.
+func (s *Store) BinItem(ctx context.Context, driveID, id string) (*BinItem, error) {
+	b, err := scanBinItem(s.queryRow(ctx, `SELECT `+binColumns+` FROM items WHERE items.id = ? AND items.drive_id = ? AND items.deleted_at > 0`, id, driveID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notInBin()
+	}
+	return b, err
+}
+
 // binned loads an item at the top of the drive's recycle bin, in tx.
 func (tx *Tx) binned(driveID, id string) (*BinItem, string, error) {
 	var rootID string

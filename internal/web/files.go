@@ -43,6 +43,7 @@ type folderData struct {
 type fileRow struct {
 	*gatehouse.Item
 	Shared     store.ShareCount // zero Links: not shared
+	Losing     int              // people a delete cuts off, for its confirm (recycle.go)
 	ModifiedBy string
 }
 
@@ -263,15 +264,23 @@ func (h *Handler) showFolder(w http.ResponseWriter, r *http.Request, pl *place, 
 		h.fail(w, r, err)
 		return
 	}
+	canDelete := gatehouse.Authorize(p, gatehouse.ActDelete, *f) == nil
+	var losing map[string]int
+	if canDelete {
+		if losing, err = h.store.LosingAccessIn(ctx, d.ID, ids); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
 	rows := make([]fileRow, len(items))
 	for i, it := range items {
-		rows[i] = fileRow{Item: it, Shared: counts[it.ID], ModifiedBy: modifiedBy(it.ModifiedByName, it.ModifiedByEmail, it.ModifiedBy)}
+		rows[i] = fileRow{Item: it, Shared: counts[it.ID], Losing: losing[it.ID], ModifiedBy: modifiedBy(it.ModifiedByName, it.ModifiedByEmail, it.ModifiedBy)}
 	}
 	data := &folderData{base: h.base(w, r, pl.rootName()), Drive: d, Folder: crumbs[len(crumbs)-1], Crumbs: crumbs,
 		Items: rows, MaxUpload: h.cfg.MaxUpload, Prefix: pl.prefix(), RootURL: pl.folderURL(""), RootName: pl.rootName(), Outside: outside,
 		CanWrite:  gatehouse.Authorize(p, gatehouse.ActWrite, *f) == nil,
 		CanShare:  gatehouse.Authorize(p, gatehouse.ActShare, *f) == nil,
-		CanDelete: gatehouse.Authorize(p, gatehouse.ActDelete, *f) == nil}
+		CanDelete: canDelete}
 	if len(crumbs) > 1 {
 		data.Title = data.Folder.Name
 	}
