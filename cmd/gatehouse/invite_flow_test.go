@@ -179,8 +179,12 @@ func TestInvitationFlow(t *testing.T) {
 					b, _ := io.ReadAll(resp.Body)
 					return resp.StatusCode, resp.Header, string(b)
 				}
-				if st, _, page := post("/passcode", url.Values{}); st != 200 || !strings.Contains(page, `id="code-form"`) {
-					t.Fatalf("passcode form: %d %s", st, page)
+				// The form is sent on (303) to the code page, a GET.
+				if st, hdr, page := post("/passcode", url.Values{}); st != 303 || !strings.HasSuffix(hdr.Get("Location"), "/passcode") {
+					t.Fatalf("passcode form: %d to %q: %s", st, hdr.Get("Location"), page)
+				}
+				if _, page := invitePage(t, rc, redeem+"/passcode"); !strings.Contains(page, `id="code-form"`) {
+					t.Fatalf("code page: %s", page)
 				}
 				code := mailtest.Code(t, e.smtp.WaitFor(t, "gail@outside.example", 10*time.Second))
 				st, hdr, page := post("/verify", url.Values{"code": {code}})
