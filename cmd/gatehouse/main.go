@@ -434,7 +434,8 @@ func (m *Main) startSweep() error {
 }
 
 // purgeRecycleBins purges what has outstayed recycleBinRetentionDays in
-// the recycle bins, at start and then hourly, until ctx ends. Each purge
+// the recycle bins, and old code-request times, at start and then hourly,
+// until ctx ends. Each purge
 // decides again in its transaction, so several nodes may run it at once.
 func (m *Main) purgeRecycleBins(ctx context.Context) {
 	defer close(m.binDone)
@@ -447,6 +448,10 @@ func (m *Main) purgeRecycleBins(ctx context.Context) {
 			m.Log.Warn("purging expired recycle bin items failed", "err", err, "purged", n)
 		case n > 0:
 			m.Log.Info("purged expired recycle bin items", "items", n)
+		}
+		// Code-request times outlive their use; the hourly pass drops them.
+		if _, err := m.Store.SweepCodeRequests(ctx); err != nil && ctx.Err() == nil {
+			m.Log.Warn("sweeping old code requests failed", "err", err)
 		}
 		select {
 		case <-ctx.Done():
