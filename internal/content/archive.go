@@ -103,8 +103,17 @@ func Archive(w http.ResponseWriter, r *http.Request, s *store.Store, by gatehous
 // writeZip writes the zip of folder to w.
 func writeZip(ctx context.Context, w io.Writer, s *store.Store, folder *gatehouse.Item) error {
 	zw := zip.NewWriter(w)
+	// Entries are written one after another, so one compressor serves
+	// them all: a new one per file would be garbage of half a megabyte.
+	var fw *flate.Writer
 	zw.RegisterCompressor(zip.Deflate, func(out io.Writer) (io.WriteCloser, error) {
-		return flate.NewWriter(out, flate.BestSpeed)
+		if fw == nil {
+			var err error
+			fw, err = flate.NewWriter(out, flate.BestSpeed)
+			return fw, err
+		}
+		fw.Reset(out)
+		return fw, nil
 	})
 	bp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bp)
@@ -119,7 +128,7 @@ func writeZip(ctx context.Context, w io.Writer, s *store.Store, folder *gatehous
 			fh.Method = zip.Deflate
 		}
 		fh.SetMode(0o644)
-		fw, err := zw.CreateHeader(fh)
+		ew, err := zw.CreateHeader(fh)
 		if err != nil {
 			return err
 		}
@@ -128,7 +137,7 @@ func writeZip(ctx context.Context, w io.Writer, s *store.Store, folder *gatehous
 			return fmt.Errorf("open content of %s: %w", it.ID, err)
 		}
 		defer f.Close()
-		_, err = io.CopyBuffer(onlyWriter{fw}, onlyReader{f}, *bp)
+		_, err = io.CopyBuffer(onlyWriter{ew}, onlyReader{f}, *bp)
 		return err
 	})
 	if err != nil {
