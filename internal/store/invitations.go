@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"crypto/hmac"
 	"database/sql"
@@ -128,7 +129,16 @@ func (tx *Tx) invite(by gatehouse.Actor, email string, in InviteRequest) (*Invit
 		if err != nil {
 			return nil, err
 		}
-		if err := tx.enqueueMail("invite", mail.Message{To: email, Subject: subject, Text: text, HTML: html}); err != nil {
+		// From the inviter via Gatehouse, replies to the inviter, as a
+		// link's invitation is.
+		m := mail.Message{To: email, Subject: subject, Text: text, HTML: html}
+		if by.DisplayName != "" || by.Email != "" {
+			m.From = mail.OnBehalf(cmp.Or(by.DisplayName, by.Email), tx.s.opt.MailFrom)
+		}
+		if _, err := gatehouse.NormalizeEmail(by.Email); err == nil {
+			m.ReplyTo = by.Email
+		}
+		if err := tx.enqueueMail("invite", m); err != nil {
 			return nil, err
 		}
 	}
