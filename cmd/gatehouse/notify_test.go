@@ -149,6 +149,9 @@ func TestOwnerNotices(t *testing.T) {
 			if n.Subject != `ext@partner.test opened "Drop box"` || !strings.Contains(n.Text, "ext@partner.test opened \"Drop box\"") {
 				t.Errorf("first-open notice: %q\n%s", n.Subject, n.Text)
 			}
+			if want := s.URL + "/items/" + folder["id"].(string) + "/access"; !strings.Contains(n.Text, want) {
+				t.Errorf("the notice does not link the owner's Manage access page %s:\n%s", want, n.Text)
+			}
 			// Opening again, the link or an item in it, tells no one.
 			rc.call("GET", webURL, nil)
 			rc.call("GET", webURL+"/items/"+folder["id"].(string)+"/children", nil)

@@ -132,7 +132,15 @@ func (tx *Tx) noticeOwner(linkID string, by gatehouse.Actor, action, fileName st
 	}
 	n := mail.Notice{Action: action, Recipient: by.Email, ItemName: it.Name, FileName: fileName, At: tx.now}
 	if tx.s.opt.BaseURL != "" {
-		n.ItemURL = tx.s.opt.BaseURL + "/items/" + url.PathEscape(it.ID) + "/access"
+		// The owner's page of the item: under its site for a site's drive.
+		prefix := ""
+		var site string
+		if err := tx.queryRow(`SELECT id FROM sites WHERE drive_id = ?`, driveID).Scan(&site); err == nil {
+			prefix = "/sites/" + url.PathEscape(site)
+		} else if !errors.Is(err, sql.ErrNoRows) {
+			return false, err
+		}
+		n.ItemURL = tx.s.opt.BaseURL + prefix + "/items/" + url.PathEscape(it.ID) + "/access"
 	}
 	subject, text, html, err := mail.RenderNotice(n)
 	if err != nil {
