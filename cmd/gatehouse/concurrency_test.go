@@ -682,11 +682,23 @@ func TestConcurrencyDeleteSharedFolder(t *testing.T) {
 					if x := r.do(r.token, "GET", r.items()+j.folder, nil); x.status != 404 {
 						t.Errorf("batch %d: a folder whose deletion was acknowledged answers %v", batch, x)
 					}
+					if n := r.count(`SELECT COUNT(*) FROM items WHERE id = ? AND deleted_at > 0`, j.folder); n != 1 {
+						t.Errorf("batch %d: a folder whose deletion was acknowledged is not in the recycle bin", batch)
+					}
 				}
 			}
 			noServerErrors(t, "deleting shared folders while renaming their files", all, 200, 204, 404)
-			if n := r.count(`SELECT COUNT(*) FROM items WHERE parent_id IS NOT NULL AND parent_id NOT IN (SELECT id FROM items)`); n != 0 {
-				t.Errorf("%d items outlived their deleted folder", n)
+			// A deleted folder is in the recycle bin: its parent is
+			// 'recycled/' and its own id, nothing else hangs outside the
+			// tree, and every link under it is dormant.
+			if n := r.count(`SELECT COUNT(*) FROM items WHERE parent_id IS NOT NULL AND parent_id NOT IN (SELECT id FROM items)
+				AND (parent_id <> 'recycled/' || id OR deleted_at = 0)`); n != 0 {
+				t.Errorf("%d items hang outside the tree and the recycle bin", n)
+			}
+			if n := r.count(`WITH RECURSIVE sub (id) AS (SELECT id FROM items WHERE deleted_at > 0
+				UNION SELECT i.id FROM items i JOIN sub ON i.parent_id = sub.id)
+				SELECT COUNT(*) FROM links JOIN sub ON sub.id = links.item_id WHERE NOT links.dormant`); n != 0 {
+				t.Errorf("%d links in the recycle bin still work", n)
 			}
 			if n := r.count(`SELECT COUNT(*) FROM links WHERE item_id NOT IN (SELECT id FROM items)`); n != 0 {
 				t.Errorf("%d links outlived their deleted items", n)
