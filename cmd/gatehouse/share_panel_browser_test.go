@@ -93,6 +93,15 @@ const contrastJS = `(() => {
     const r = Math.max(hasBorder ? ratio(border, out) : 0, opaque(fill) ? ratio(fill, out) : 0);
     if (r < 3) low.push((el.id || el.className || el.tagName) + ' ' + r.toFixed(2));
   });
+  // The file picker's button is a part of its input.
+  document.querySelectorAll('input[type=file]').forEach(el => {
+    if (el.offsetParent === null) return;
+    const cs = getComputedStyle(el, '::file-selector-button');
+    n++;
+    const r = ratio(rgb(cs.borderTopColor), rgb(cs.backgroundColor).length ? rgb(cs.backgroundColor) : around(el));
+    const edge = Math.max(r, ratio(rgb(cs.borderTopColor), around(el)));
+    if (parseFloat(cs.borderTopWidth) === 0 || edge < 3) low.push((el.id || 'file input') + ' button ' + edge.toFixed(2));
+  });
   return JSON.stringify({checked: n, low: low});
 })()`
 
