@@ -104,8 +104,14 @@ func TestSharedViews(t *testing.T) {
 			if got := names(bc); len(got) != 1 || got[0] != "notes.txt" {
 				t.Errorf("Bob's sharedWithMe = %v, want [notes.txt]", got)
 			}
-			if _, _, body := signInWeb(t, s.URL, carl.Email, pw).page(s.URL, "/shared"); rowOf(body, "Project") == "" || !strings.Contains(body, "Shared by me") {
-				t.Errorf("Carl's Shared with me page lacks Project or the Shared by me tab:\n%s", body)
+			lastDay := exp.AddDate(0, 0, -1).Format("Jan 2")
+			if exp.Year() != s.Store.Now().UTC().Year() {
+				lastDay = exp.AddDate(0, 0, -1).Format("Jan 2, 2006")
+			}
+			// The link ends at midnight UTC: it works through the day before.
+			if _, _, body := signInWeb(t, s.URL, carl.Email, pw).page(s.URL, "/shared"); !strings.Contains(rowOf(body, "Project"), "through "+lastDay+", end of day, UTC") ||
+				!strings.Contains(body, "Shared by me") {
+				t.Errorf("Carl's Shared with me page lacks Project through %s, or the Shared by me tab:\n%s", lastDay, body)
 			}
 
 			// The outsider opens the link and downloads the file.
@@ -171,10 +177,6 @@ func TestSharedViews(t *testing.T) {
 				t.Errorf("Bob, who shared nothing, has a Shared by me list")
 			}
 			_, _, byPage := oc.page(s.URL, "/shared/byme")
-			lastDay := exp.AddDate(0, 0, -1).Format("Jan 2")
-			if exp.Year() != s.Store.Now().UTC().Year() {
-				lastDay = exp.AddDate(0, 0, -1).Format("Jan 2, 2006")
-			}
 			if row := rowOf(byPage, "Project"); !strings.Contains(row, "1 group") || !strings.Contains(row, "Can edit") ||
 				!strings.Contains(row, "through "+lastDay+", end of day, UTC") || !strings.Contains(row, "Not yet") {
 				t.Errorf("Shared by me row of Project:\n%s", row)

@@ -10,14 +10,14 @@ import (
 
 // sharedRow is one item on the Shared with me page.
 type sharedRow struct {
-	Name      string
-	IsFolder  bool
-	Size      int64
-	Owner     string
-	SharedAt  time.Time
-	CanEdit   bool
-	ExpiresAt time.Time
-	Open      string // the link's page, where the item opens
+	Name     string
+	IsFolder bool
+	Size     int64
+	Owner    string
+	SharedAt time.Time
+	CanEdit  bool
+	Expiry   string // "through Dec 15, end of day, UTC"; "" never
+	Open     string // the link's page, where the item opens
 }
 
 type sharedWithMeData struct {
@@ -43,7 +43,7 @@ func (h *Handler) sharedWithMe(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Items = append(d.Items, sharedRow{Name: s.Item.Name, IsFolder: s.Item.IsFolder, Size: s.Item.Size,
 			Owner: s.Owner.DisplayName, SharedAt: s.SharedAt, CanEdit: s.Link.Role == gatehouse.RoleWrite,
-			ExpiresAt: s.Link.ExpiresAt, Open: "/s/" + s.Link.Token})
+			Expiry: expiryText(s.Link.ExpiresAt, h.store.Now()), Open: "/s/" + s.Link.Token})
 	}
 	h.render(w, r, http.StatusOK, "shared", d)
 }
