@@ -153,7 +153,7 @@ func (s *Store) SharedBy(ctx context.Context, userID string) ([]SharedByItem, er
 			(SELECT COUNT(*) FROM link_recipients r WHERE r.link_id = links.id),
 			(SELECT COUNT(*) FROM link_groups g WHERE g.link_id = links.id),
 			COALESCE((SELECT MAX(a.creation_time) FROM audit_records a WHERE a.unique_sharing_id = links.share_id
-				AND a.operation IN `+inList(len(openedOps))+`), 0)
+				AND a.unique_sharing_id <> '' AND a.operation IN `+inList(len(openedOps))+`), 0)
 		FROM links JOIN items ON items.id = links.item_id LEFT JOIN sites st ON st.drive_id = links.drive_id
 		WHERE links.created_by = ? AND NOT links.dormant
 		ORDER BY links.created_at DESC, links.id LIMIT ?`, args...)
@@ -193,8 +193,10 @@ func (s *Store) FillLastOpened(ctx context.Context, links []*gatehouse.Link) err
 		args := []any{l.ShareID}
 		args = append(args, openedOps...)
 		args = append(args, l.ID)
+		// "<> ''" lets SQLite see that the partial index covers the query.
 		rows, err := s.query(ctx, `SELECT r.email, COALESCE((SELECT MAX(a.creation_time) FROM audit_records a
-				WHERE a.unique_sharing_id = ? AND a.user_id = r.email AND a.operation IN `+inList(len(openedOps))+`), 0)
+				WHERE a.unique_sharing_id = ? AND a.unique_sharing_id <> '' AND a.user_id = r.email
+				AND a.operation IN `+inList(len(openedOps))+`), 0)
 			FROM link_recipients r WHERE r.link_id = ?`, args...)
 		if err != nil {
 			return err
