@@ -168,12 +168,19 @@ func TestVersions(t *testing.T) {
 				t.Errorf("refused restores changed the kept versions")
 			}
 
-			// Deleting the file removes every version's content, shared or not.
+			// Deleting the file keeps its versions in the recycle bin;
+			// purging it removes every version, shared content or not.
 			if err := e.DeleteItem(ctx, byAnn, d.ID, it.ID); err != nil {
 				t.Fatal(err)
 			}
+			if e.count(`SELECT COUNT(*) FROM item_versions WHERE item_id = ?`, it.ID) != 3 {
+				t.Errorf("versions of a file in the recycle bin were not kept")
+			}
+			if err := e.PurgeItem(ctx, byAnn, d.ID, it.ID); err != nil {
+				t.Fatal(err)
+			}
 			if e.count(`SELECT COUNT(*) FROM item_versions WHERE item_id = ?`, it.ID) != 0 {
-				t.Errorf("versions kept after delete")
+				t.Errorf("versions kept after purge")
 			}
 		})
 	}
