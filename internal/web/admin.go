@@ -122,6 +122,8 @@ var opLabels = map[string]string{
 	gatehouse.OpGroupUpdated: "Group changed", gatehouse.OpGroupRemoved: "Group deleted", gatehouse.OpAddedToGroup: "Added to group",
 	gatehouse.OpRemovedFromGroup: "Removed from group", gatehouse.OpSiteCollectionCreated: "Site created",
 	gatehouse.OpSiteDeleted: "Site deleted", gatehouse.OpFilePreviewed: "File previewed",
+	gatehouse.OpFileRestored: "File restored", gatehouse.OpFolderRestored: "Folder restored",
+	gatehouse.OpFileDeletedFirstStageRecycleBin: "Deleted from recycle bin",
 }
 
 type auditData struct {
