@@ -191,6 +191,11 @@ func (s *Store) share(tx *Tx, by gatehouse.Actor, req ShareRequest, emails []str
 			return nil, false, err
 		}
 	}
+	if l.Dormant {
+		// Adding people must not turn on, unnoticed, a link the owner has
+		// not chosen to turn on again after a restore (recycle.go).
+		return nil, false, gatehouse.Errorf(gatehouse.ECONFLICT, "This item's %s link is off since the item was deleted and restored. Turn it on again under Share (or PATCH the permission with \"dormant\": false), then add people to it.", gatehouse.LinkType(l.Role))
+	}
 	if err := tx.addRecipients(l, it, by, emails, req); err != nil {
 		return nil, false, err
 	}

@@ -171,6 +171,14 @@ func TestRecycleBin(t *testing.T) {
 			if links, err := e.Links(ctx, d.ID, sub.ID); err != nil || len(links) != 1 || !links[0].Dormant {
 				t.Fatalf("Links after restore: %v, %v; want one dormant", links, err)
 			}
+			// Adding people to the dormant link is refused, not a silent
+			// way to turn it on.
+			nb := e.auditCount()
+			_, _, err = e.Share(ctx, byAnn, store.ShareRequest{DriveID: d.ID, ItemID: sub.ID, Role: gatehouse.RoleRead, Emails: []string{"new@partner.test"}})
+			wantCode(t, "sharing through a dormant link", err, gatehouse.ECONFLICT)
+			if e.auditCount() != nb {
+				t.Errorf("a refused share wrote records")
+			}
 			n := e.auditCount()
 			on, err := e.EnableLink(ctx, byAnn, d.ID, sub.ID, l.ID)
 			if err != nil || on.Dormant {
