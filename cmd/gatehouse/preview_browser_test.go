@@ -107,6 +107,8 @@ func TestPreviewBrowser(t *testing.T) {
 					fitsWidth(t, ctx, "the image preview page", vp.w)
 					shot(ctx, t, "preview-image-"+name+".png")
 					do("go back", chromedp.Click(chromedp.ID("back")), chromedp.WaitVisible(chromedp.ID("download-all")))
+					fitsWidth(t, ctx, "the folder page with Download all", vp.w)
+					shot(ctx, t, "preview-folder-"+name+".png")
 
 					// The PDF: Chromium's viewer renders it in the frame.
 					do("open the PDF", chromedp.Click(fileLink("paper.pdf")), chromedp.WaitVisible(chromedp.ID("preview")))
