@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -205,10 +206,10 @@ func toJSON(v any) string {
 	return string(b)
 }
 
-// TestFirstOpenOnce: 16 parallel first opens of a link by its recipient
-// queue exactly one notice, on each backend (the conditional update on
-// first_opened_at decides); a link created with notifyOwner false queues
-// none.
+// TestFirstOpenOnce: 16 parallel first opens of a link by its recipient,
+// from 16 sessions, queue exactly one notice, on each backend (the
+// conditional update on first_opened_at decides); a link created with
+// notifyOwner false queues none.
 func TestFirstOpenOnce(t *testing.T) {
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -235,10 +236,12 @@ func TestFirstOpenOnce(t *testing.T) {
 				var wg sync.WaitGroup
 				errs := make(chan error, 16)
 				start := make(chan struct{})
-				for range 16 {
+				// 16 sessions of the recipient open the link at once, as
+				// linkAccess records each session's first use.
+				for i := range 16 {
 					wg.Go(func() {
 						<-start
-						errs <- s.Store.RecordFirstOpen(ctx, by, l)
+						errs <- s.Store.RecordLinkUse(ctx, by, l, fmt.Sprintf("session-%s-%d", file, i))
 					})
 				}
 				close(start)
@@ -246,7 +249,7 @@ func TestFirstOpenOnce(t *testing.T) {
 				close(errs)
 				for err := range errs {
 					if err != nil {
-						t.Errorf("RecordFirstOpen: %v", err)
+						t.Errorf("RecordLinkUse: %v", err)
 					}
 				}
 				return len(notices(t, s)) - before

@@ -78,38 +78,38 @@ func (tx *Tx) alreadyOnLink(l *gatehouse.Link, it *gatehouse.Item, by gatehouse.
 
 // RecordFirstOpen notes a recipient's first successful open of a link and,
 // when the link notifies its owner, queues the owner's notice in the same
-// transaction. A conditional update decides which open is the first, so
-// any number of parallel opens queue one notice. Callers that are not on
-// the link by address (a group's members) are not recipients here.
+// transaction. RecordLinkUse does the same on a session's first use of a
+// link, which every first open is, so pages need not call this.
 func (s *Store) RecordFirstOpen(ctx context.Context, by gatehouse.Actor, l *gatehouse.Link) error {
-	if by.Email == "" {
-		return nil
-	}
-	// Most opens are not the first: a primary-key read settles them.
-	var at int64
-	err := s.queryRow(ctx, `SELECT first_opened_at FROM link_recipients WHERE link_id = ? AND email = ?`, l.ID, by.Email).Scan(&at)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && at != 0) {
-		return nil
-	} else if err != nil {
-		return err
-	}
 	queued := false
-	err = s.inTx(ctx, func(tx *Tx) error {
-		res, err := tx.exec(`UPDATE link_recipients SET first_opened_at = ? WHERE link_id = ? AND email = ? AND first_opened_at = 0`,
-			micros(tx.now), l.ID, by.Email)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil // another open was first
-		}
-		queued, err = tx.noticeOwner(l.ID, by, mail.NoticeOpened, "")
+	err := s.inTx(ctx, func(tx *Tx) (err error) {
+		queued, err = tx.firstOpen(by, l)
 		return err
 	})
 	if err == nil && queued {
 		s.wakeOutbox()
 	}
 	return err
+}
+
+// firstOpen marks by's first open of l, if this is it, and queues the
+// owner's notice. A conditional update decides which open is the first, so
+// any number of parallel opens queue one notice. Callers that are not on
+// the link by address (a group's members) are not recipients here. It
+// reports whether a mail was queued.
+func (tx *Tx) firstOpen(by gatehouse.Actor, l *gatehouse.Link) (bool, error) {
+	if by.Email == "" {
+		return false, nil
+	}
+	res, err := tx.exec(`UPDATE link_recipients SET first_opened_at = ? WHERE link_id = ? AND email = ? AND first_opened_at = 0`,
+		micros(tx.now), l.ID, by.Email)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return false, nil // opened before, or not on the link by address
+	}
+	return tx.noticeOwner(l.ID, by, mail.NoticeOpened, "")
 }
 
 // noticeOwner queues the mail that tells the link's owner what a

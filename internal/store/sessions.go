@@ -318,5 +318,17 @@ func (s *Store) RecordLinkUse(ctx context.Context, by gatehouse.Actor, l *gateho
 	if err := tx.audit(s.linkRecord(gatehouse.OpSecureLinkUsed, by, it, l)); err != nil {
 		return err
 	}
-	return tx.Commit()
+	// A recipient's first open ever is some session's first use: the
+	// owner's notice is decided here, off the path of every other request.
+	queued, err := tx.firstOpen(by, l)
+	if err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if queued {
+		s.wakeOutbox()
+	}
+	return nil
 }

@@ -53,10 +53,6 @@ func (h *Handler) linkAccess(r *http.Request) (*gatehouse.Link, *authn.Caller, g
 		if err := h.store.RecordLinkUse(r.Context(), c.Actor, l, c.Session); err != nil {
 			return l, c, f, err
 		}
-		// A recipient's first open ever tells the owner, once.
-		if err := h.store.RecordFirstOpen(r.Context(), c.Actor, l); err != nil {
-			return l, c, f, err
-		}
 	}
 	return l, c, f, nil
 }
