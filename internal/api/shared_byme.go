@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"gatehouse"
@@ -58,6 +59,7 @@ func (h *Handler) sharedByMe(w http.ResponseWriter, r *http.Request, c *caller) 
 			x.Folder = &folderFacet{ChildCount: it.ChildCount}
 		} else {
 			x.File = &fileFacet{MimeType: it.MimeType}
+			x.File.Hashes.SHA256 = strings.ToUpper(it.SHA256)
 		}
 		if !l.ExpiresAt.IsZero() {
 			x.Permission.ExpirationDateTime = &l.ExpiresAt
