@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"gatehouse"
 	"gatehouse/internal/mail"
@@ -103,6 +104,11 @@ func (s *Store) Share(ctx context.Context, by gatehouse.Actor, req ShareRequest)
 	}
 	if len(req.Message) > gatehouse.MaxShareMessage {
 		return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "The message can be at most %d characters long.", gatehouse.MaxShareMessage)
+	}
+	// The message is kept with each recipient, to show them after they
+	// verify: it must be text a database column holds.
+	if !utf8.ValidString(req.Message) || strings.ContainsRune(req.Message, 0) {
+		return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "The message must be plain text, without NUL characters.")
 	}
 	if req.Role != gatehouse.RoleRead && req.Role != gatehouse.RoleWrite {
 		return nil, false, gatehouse.Errorf(gatehouse.EINVALID, "roles must be [\"read\"] or [\"write\"].")
