@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"io"
+	"mime/multipart"
 	"net/url"
 	"regexp"
 	"strings"
@@ -9,6 +12,7 @@ import (
 	"time"
 
 	"gatehouse"
+	"gatehouse/internal/httpx"
 	"gatehouse/internal/mailtest"
 	"gatehouse/internal/testenv"
 )
@@ -222,6 +226,16 @@ func TestSharedViews(t *testing.T) {
 				t.Errorf("bad address: got %d; want 400 with the error tied to #share-emails\n%s", st, body)
 			}
 
+			// The folder's forms tie their errors to their fields too: a
+			// rename to a taken name, an upload without files.
+			st, _, body = oc.form(s.URL, "/items/"+other+"/rename", url.Values{"name": {"notes.txt"}})
+			if st < 400 || !fieldTied(body, "rename-"+other) || !strings.Contains(body, `value="notes.txt" required maxlength="255" aria-invalid="true"`) {
+				t.Errorf("rename to a taken name: got %d; want an error tied to #rename-%s with the name kept\n%s", st, other, body)
+			}
+			if st, body := uploadNoFiles(t, oc, s.URL, root); st != 400 || !fieldTied(body, "upload-file") {
+				t.Errorf("upload without files: got %d; want 400 with the error tied to #upload-file\n%s", st, body)
+			}
+
 			// Copy link without sending mail: on the link, no mail.
 			quiet := "quiet@partner.test"
 			st, loc, _ := oc.form(s.URL, "/items/"+other+"/share", url.Values{"emails": {quiet}, "type": {"view"}, "nomail": {"1"}})
@@ -270,6 +284,29 @@ func TestSharedViews(t *testing.T) {
 			}
 		})
 	}
+}
+
+// uploadNoFiles posts the upload form of folder as a browser without
+// script does, with its token and no file.
+func uploadNoFiles(t *testing.T, c *recipientClient, base, folder string) (int, string) {
+	t.Helper()
+	u, _ := url.Parse(base)
+	var buf bytes.Buffer
+	mw := multipart.NewWriter(&buf)
+	for _, k := range c.http.Jar.Cookies(u) {
+		if k.Name == httpx.CSRFCookie {
+			mw.WriteField("csrf", k.Value)
+		}
+	}
+	mw.CreateFormFile("file", "")
+	mw.Close()
+	resp, err := c.http.Post(base+"/files/"+folder+"/upload", mw.FormDataContentType(), &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 func stringOf(v any) string { s, _ := v.(string); return s }

@@ -27,8 +27,10 @@ type folderData struct {
 	More      string            // address of the next page, if any
 	MaxUpload int64
 	NewName   string // the new-folder field, kept after an error
-	// FolderError is the new-folder field's own error, tied to it.
-	FolderError string
+	// A failed form's error, tied to its field: the new folder's name, the
+	// upload's files, or the rename of item RenameID (RenameName as typed).
+	FolderError, UploadError          string
+	RenameID, RenameName, RenameError string
 	// Where the folder is: the addresses of its items start with Prefix
 	// ("" or /sites/{site}); its root is RootURL, called RootName.
 	Prefix, RootURL, RootName string
@@ -288,9 +290,18 @@ func (h *Handler) showFolder(w http.ResponseWriter, r *http.Request, pl *place, 
 	if next != nil {
 		data.More = pl.folderURL(id) + "?after=" + encodeChildCursor(next)
 	}
-	if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/folder") {
+	if r.Method == http.MethodPost && errMsg != "" {
+		switch {
+		case strings.HasSuffix(r.URL.Path, "/folder"):
+			data.NewName = r.PostFormValue("name")
+			data.FolderError = errMsg
+		case strings.HasSuffix(r.URL.Path, "/upload"):
+			data.UploadError = errMsg // the body was a stream: nothing to keep
+		case strings.HasSuffix(r.URL.Path, "/rename"):
+			data.RenameID, data.RenameName, data.RenameError = r.PathValue("id"), r.PostFormValue("name"), errMsg
+		}
+	} else if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/folder") {
 		data.NewName = r.PostFormValue("name")
-		data.FolderError = errMsg
 	}
 	if pl.Site != nil {
 		data.Section = "sites"
