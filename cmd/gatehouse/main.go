@@ -52,6 +52,8 @@ type Config struct {
 
 	TLSCert, TLSKey string         // PEM files; both set serves HTTPS with HTTP/2
 	TrustedProxies  []netip.Prefix // peers whose X-Forwarded-* headers count
+
+	PprofAddr string // loopback address for net/http/pprof; "" serves none
 }
 
 // env returns the variable's value or def.
@@ -88,6 +90,7 @@ func serveFlags(fs *flag.FlagSet, c *Config) *serveValues {
 	fs.StringVar(&c.OrgName, "org-name", env("GATEHOUSE_ORG_NAME", ""), "the organization's `name`, shown to recipients (\"Ada Lovelace at Example shared something with you\"); default the first org domain (GATEHOUSE_ORG_NAME)")
 	fs.StringVar(&c.TLSCert, "tls-cert", env("GATEHOUSE_TLS_CERT", ""), "PEM certificate chain `file`; with --tls-key, serves HTTPS and HTTP/2 (GATEHOUSE_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", env("GATEHOUSE_TLS_KEY", ""), "PEM private key `file` of --tls-cert (GATEHOUSE_TLS_KEY)")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", env("GATEHOUSE_PPROF_ADDR", ""), "serve net/http/pprof on this loopback `address` (such as 127.0.0.1:6060), on a listener of its own; off when empty (GATEHOUSE_PPROF_ADDR)")
 	fs.StringVar(&v.trustedProxies, "trusted-proxies", env("GATEHOUSE_TRUSTED_PROXIES", ""), "reverse proxies whose X-Forwarded-For, -Proto and -Host are believed: comma-separated `addresses` or CIDR ranges (GATEHOUSE_TRUSTED_PROXIES)")
 	return &v
 }
@@ -159,6 +162,11 @@ func parseServe(args []string, stderr io.Writer) (Config, error) {
 	}
 	if _, err := loadTLS(&c); err != nil {
 		return c, err
+	}
+	if c.PprofAddr != "" {
+		if err := checkPprofAddr(c.PprofAddr); err != nil {
+			return c, flagError("pprof-addr", "%v", err)
+		}
 	}
 	return c, nil
 }
@@ -302,6 +310,7 @@ type Main struct {
 
 	ln          net.Listener
 	srv         *http.Server
+	pprof       *pprofServer       // nil unless Config.PprofAddr is set
 	lock        *os.File           // the data directory's lock, held until Close
 	outbox      func()             // stops the mail worker
 	stopSweep   context.CancelFunc // ends the background sweep early
@@ -354,6 +363,11 @@ func (m *Main) Run(ctx context.Context) (err error) {
 	}
 	if m.Store, m.Blobs, err = openStore(ctx, &m.Config); err != nil {
 		return err
+	}
+	if m.Config.PprofAddr != "" {
+		if m.pprof, err = startPprof(m.Config.PprofAddr, m.Log); err != nil {
+			return err
+		}
 	}
 	if err := m.startSweep(); err != nil {
 		return err
@@ -473,6 +487,10 @@ func (m *Main) Close() error {
 		m.ln.Close()
 	}
 	m.ln = nil
+	if m.pprof != nil {
+		m.pprof.close()
+		m.pprof = nil
+	}
 	if m.stopSweep != nil {
 		m.stopSweep()
 		<-m.sweepDone
