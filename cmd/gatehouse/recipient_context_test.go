@@ -233,11 +233,20 @@ func TestRecipientContext(t *testing.T) {
 func TestInviteCodePages(t *testing.T) {
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
-			s := startServer(t, b)
+			smtp := mailtest.Start(t)
+			s := startServer(t, b, func(c *Config) { c.SMTPURL = smtp.URL() })
 			admin := s.addUser("ada@example.com", "Ada Lovelace", "correct horse battery", true)
 			a := &apiClient{t: t, base: s.URL, token: s.token(admin)}
 			redeem := a.json("POST", "/v1.0/invitations", map[string]any{"invitedUserEmailAddress": "gina@partner.test",
-				"sendInvitationMessage": false}, 201)["inviteRedeemUrl"].(string)
+				"sendInvitationMessage": true}, 201)["inviteRedeemUrl"].(string)
+			// The guest's invitation comes from the inviter via Gatehouse and
+			// replies go to them.
+			mailRaw := string(smtp.WaitFor(t, "gina@partner.test", 10*time.Second).Raw)
+			for _, want := range []string{"\r\nFrom: \"Ada Lovelace via Gatehouse\" <gatehouse@localhost>\r\n", "\r\nReply-To: <ada@example.com>\r\n"} {
+				if !strings.Contains(mailRaw, want) {
+					t.Errorf("guest invitation lacks %q:\n%s", want, mailRaw[:min(len(mailRaw), 600)])
+				}
+			}
 			path := strings.TrimPrefix(redeem, s.URL)
 			codePage := path + "/passcode"
 
