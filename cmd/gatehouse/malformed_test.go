@@ -275,14 +275,17 @@ type fixture struct {
 	outboxID              string
 	idp                   string // a partner's identity provider, which routes may change and delete
 	invite                string // an invitation's redeem token
+	guest                 string // the invited guest, whom routes may delete
+	idp2                  string // a second provider, which the UI's delete may remove
 
 	group, throwGroup, throwGroup2  string // a group with throwUser as member and owner; groups routes may delete
 	groupPerm, groupPerm2           string // links on folder granted to group, for the API and the UI
 	site, throwSite, throwSite2     string // a site; sites routes may delete
 	siteDrive, siteRoot, siteFolder string
-	siteFile, siteMembers, sitePerm string // sitePerm: a link on siteFile to an address and group; siteMembers: the site's Members group, with throwUser
-	siteThrowFile, siteThrowFile2   string // site items routes may delete
-	siteThrowPerm                   string // a link on siteThrowFile2 routes may delete
+	siteFile, siteMembers, sitePerm string   // sitePerm: a link on siteFile to an address and group; siteMembers: the site's Members group, with throwUser
+	siteThrowFile, siteThrowFile2   string   // site items routes may delete
+	siteThrowPerm                   string   // a link on siteThrowFile2 routes may delete
+	bin, siteBin                    []string // files in the recycle bins, which routes may restore and purge
 }
 
 const ext = "ext@partner.test"
@@ -347,8 +350,11 @@ func newFixture(t *testing.T, b testenv.Backend) *fixture {
 	f.outboxID = msgs[0].ID
 	f.idp = a.json("POST", "/v1.0/identity/identityProviders", map[string]any{"displayName": "Fabrikam", "issuer": "https://login.fabrikam.example/",
 		"clientId": "gatehouse", "clientSecret": "fabrikam-secret", "domains": []string{"fabrikam.example"}}, 201)["id"].(string)
-	f.invite = strings.TrimPrefix(a.json("POST", "/v1.0/invitations", map[string]any{"invitedUserEmailAddress": "guest@elsewhere.example"},
-		201)["inviteRedeemUrl"].(string), s.URL+"/invite/")
+	inv := a.json("POST", "/v1.0/invitations", map[string]any{"invitedUserEmailAddress": "guest@elsewhere.example"}, 201)
+	f.invite = strings.TrimPrefix(inv["inviteRedeemUrl"].(string), s.URL+"/invite/")
+	f.guest = inv["invitedUser"].(map[string]any)["id"].(string)
+	f.idp2 = a.json("POST", "/v1.0/identity/identityProviders", map[string]any{"displayName": "Northwind", "issuer": "https://login.northwind.example/",
+		"clientId": "gatehouse", "clientSecret": "northwind-secret", "domains": []string{"northwind.example"}}, 201)["id"].(string)
 	f.addGroupsAndSites(t, a, admin)
 	return f
 }
@@ -400,6 +406,18 @@ func (f *fixture) addGroupsAndSites(t *testing.T, a *apiClient, admin *gatehouse
 		"recipients": []any{map[string]any{"email": "sitefriend@partner.test"}, map[string]any{"objectId": f.group}}}, 201)["id"].(string)
 	f.siteThrowPerm = a.json("POST", sitems+f.siteThrowFile2+"/createLink", map[string]any{"type": "view", "scope": "users",
 		"recipients": []any{map[string]any{"email": "other@partner.test"}}}, 201)["id"].(string)
+
+	binned := func(drive, parent string, n int) (ids []string) {
+		for i := range n {
+			id := a.json("PUT", "/v1.0/drives/"+drive+"/items/"+parent+":/"+fmt.Sprintf("binned%d.txt", i)+":/content", "x", 201)["id"].(string)
+			if st, _, out := a.do("DELETE", "/v1.0/drives/"+drive+"/items/"+id, nil); st != 204 {
+				t.Fatalf("delete %s to the bin: %d %s", id, st, out)
+			}
+			ids = append(ids, id)
+		}
+		return ids
+	}
+	f.bin, f.siteBin = binned(f.d, f.root, 4), binned(f.siteDrive, f.siteRoot, 3)
 }
 
 // routes lists every route of the server (internal/api/api.go and
@@ -427,12 +445,23 @@ func (f *fixture) routes() []route {
 		{"POST", it + f.file + "/versions/1.0/restoreVersion", asBearer, bodyNone, nil},
 		{"PATCH", it + f.file, asBearer, bodyJSON, map[string]any{"name": "notes.txt", "parentReference": map[string]any{"id": f.folder, "driveId": f.d}}},
 		{"POST", it + f.file + "/invite", asBearer, bodyJSON, map[string]any{"recipients": recipients, "roles": []string{"read"},
-			"requireSignIn": true, "sendInvitation": false, "message": "hi", "expirationDateTime": "2099-01-01T00:00:00Z"}},
+			"requireSignIn": true, "sendInvitation": false, "message": "hi", "expirationDateTime": "2099-01-01T00:00:00Z",
+			"notifyOwner": false, "resend": true, "preventsDownload": false}},
 		{"POST", it + f.file + "/createLink", asBearer, bodyJSON, map[string]any{"type": "view", "scope": "users", "recipients": recipients,
-			"expirationDateTime": "2098-01-01T00:00:00Z", "message": "hi", "sendInvitation": false}},
+			"expirationDateTime": "2098-01-01T00:00:00Z", "message": "hi", "sendInvitation": false, "notifyOwner": true, "preventsDownload": true}},
+		{"GET", it + f.file + "/preview", asBearer, bodyNone, nil},
+		{"GET", it + f.folder + "/archive", asBearer, bodyNone, nil},
+		{"GET", "/v1.0/me/drive/sharedByMe", asBearer, bodyNone, nil},
+		{"GET", "/v1.0/me/drive/sharedWithMe", asBearer, bodyNone, nil},
+		{"GET", "/v1.0/admin/sharepoint/settings", asBearer, bodyNone, nil},
+		{"PATCH", "/v1.0/admin/sharepoint/settings", asBearer, bodyJSON, map[string]any{"recycleBinRetentionDays": 93}},
+		{"GET", "/healthz", asAnyone, bodyNone, nil},
+		{"GET", "/v1.0/drives/" + f.d + "/recycleBin/items", asBearer, bodyNone, nil},
+		{"POST", it + f.bin[0] + "/restore", asBearer, bodyNone, nil},
 		{"GET", it + f.folder + "/permissions", asBearer, bodyNone, nil},
 		{"GET", it + f.folder + "/permissions/" + f.perm, asBearer, bodyNone, nil},
-		{"PATCH", it + f.throwFile2 + "/permissions/" + f.throwPerm, asBearer, bodyJSON, map[string]any{"roles": []string{"read"}, "expirationDateTime": "2097-01-01T00:00:00Z"}},
+		{"PATCH", it + f.throwFile2 + "/permissions/" + f.throwPerm, asBearer, bodyJSON, map[string]any{"roles": []string{"read"}, "expirationDateTime": "2097-01-01T00:00:00Z",
+			"dormant": false, "notifyOwner": false}},
 		{"POST", it + f.throwFile2 + "/permissions/" + f.throwPerm + "/revokeGrants", asBearer, bodyJSON, map[string]any{"grantees": []any{map[string]any{"email": "nobody@partner.test"}}}},
 		{"POST", "/v1.0/shares/" + f.shareID + "/permission/grant", asBearer, bodyJSON, map[string]any{"recipients": recipients, "roles": []string{"write"}}},
 		{"GET", "/v1.0/users", asBearer, bodyNone, nil},
@@ -488,6 +517,20 @@ func (f *fixture) routes() []route {
 		{"GET", "/items/" + f.folder + "/access", asMember, bodyNone, nil},
 		{"POST", "/items/" + f.throwFile2 + "/access/" + f.throwPerm + "/remove", asMember, bodyForm, map[string]any{"email": "nobody@partner.test"}},
 		{"POST", "/items/" + f.folder + "/access/" + f.groupPerm2 + "/groups/remove", asMember, bodyForm, map[string]any{"group": f.group}},
+		{"POST", "/items/" + f.folder + "/access/" + f.perm + "/update", asMember, bodyForm, map[string]any{"type": "edit", "expires": "2095-01-01"}},
+		{"POST", "/items/" + f.throwFile2 + "/access/" + f.throwPerm + "/notify", asMember, bodyForm, map[string]any{"notify": "off"}},
+		{"POST", "/items/" + f.throwFile2 + "/access/" + f.throwPerm + "/resend", asMember, bodyForm, map[string]any{"email": "other@partner.test"}},
+		{"POST", "/items/" + f.throwFile2 + "/access/" + f.throwPerm + "/enable", asMember, bodyForm, nil},
+		{"GET", "/items/" + f.file + "/versions", asMember, bodyNone, nil},
+		{"GET", "/items/" + f.file + "/versions/1/download", asMember, bodyNone, nil},
+		{"POST", "/items/" + f.file + "/versions/1/restore", asMember, bodyForm, nil},
+		{"GET", "/items/" + f.file + "/view", asMember, bodyNone, nil},
+		{"GET", "/items/" + f.file + "/preview", asMember, bodyNone, nil},
+		{"GET", "/items/" + f.folder + "/archive", asMember, bodyNone, nil},
+		{"GET", "/shared/byme", asMember, bodyNone, nil},
+		{"GET", "/shared", asMember, bodyNone, nil},
+		{"GET", "/recycle", asMember, bodyNone, nil},
+		{"POST", "/recycle/" + f.bin[1] + "/restore", asMember, bodyForm, nil},
 
 		{"GET", "/sites", asMember, bodyNone, nil},
 		{"POST", "/sites", asMember, bodyForm, map[string]any{"name": "Form site", "description": "d"}},
@@ -505,6 +548,18 @@ func (f *fixture) routes() []route {
 		{"GET", "/sites/" + f.site + "/items/" + f.siteFile + "/access", asMember, bodyNone, nil},
 		{"POST", "/sites/" + f.site + "/items/" + f.siteFile + "/access/" + f.sitePerm + "/remove", asMember, bodyForm, map[string]any{"email": "sitefriend@partner.test"}},
 		{"POST", "/sites/" + f.site + "/items/" + f.siteFile + "/access/" + f.sitePerm + "/groups/remove", asMember, bodyForm, map[string]any{"group": f.group}},
+		{"POST", "/sites/" + f.site + "/items/" + f.siteFile + "/access/" + f.sitePerm + "/update", asMember, bodyForm, map[string]any{"type": "view", "expires": "2095-01-01"}},
+		{"POST", "/sites/" + f.site + "/items/" + f.siteFile + "/access/" + f.sitePerm + "/notify", asMember, bodyForm, map[string]any{"notify": "on"}},
+		{"POST", "/sites/" + f.site + "/items/" + f.siteFile + "/access/" + f.sitePerm + "/resend", asMember, bodyForm, map[string]any{"email": "sitefriend@partner.test"}},
+		{"POST", "/sites/" + f.site + "/items/" + f.siteFile + "/access/" + f.sitePerm + "/enable", asMember, bodyForm, nil},
+		{"GET", "/sites/" + f.site + "/items/" + f.siteFile + "/versions", asMember, bodyNone, nil},
+		{"GET", "/sites/" + f.site + "/items/" + f.siteFile + "/versions/1/download", asMember, bodyNone, nil},
+		{"POST", "/sites/" + f.site + "/items/" + f.siteFile + "/versions/1/restore", asMember, bodyForm, nil},
+		{"GET", "/sites/" + f.site + "/items/" + f.siteFile + "/view", asMember, bodyNone, nil},
+		{"GET", "/sites/" + f.site + "/items/" + f.siteFile + "/preview", asMember, bodyNone, nil},
+		{"GET", "/sites/" + f.site + "/items/" + f.siteFolder + "/archive", asMember, bodyNone, nil},
+		{"GET", "/sites/" + f.site + "/recycle", asMember, bodyNone, nil},
+		{"POST", "/sites/" + f.site + "/recycle/" + f.siteBin[0] + "/restore", asMember, bodyForm, nil},
 
 		{"GET", "/s/" + tok, asRecipient, bodyNone, nil},
 		{"POST", "/s/" + tok + "/passcode", asAnyone, bodyInput, map[string]any{"email": "stranger@partner.test"}},
@@ -517,6 +572,8 @@ func (f *fixture) routes() []route {
 		{"GET", "/s/" + tok + "/items/" + f.folder + "/children", asRecipient, bodyNone, nil},
 		{"GET", "/s/" + tok + "/items/" + f.file + "/content", asRecipient, bodyNone, nil},
 		{"POST", "/s/" + tok + "/upload?parent=" + f.folder, asRecipient, bodyMultipart, nil},
+		{"GET", "/s/" + tok + "/items/" + f.file + "/preview", asRecipient, bodyNone, nil},
+		{"GET", "/s/" + tok + "/items/" + f.folder + "/archive", asRecipient, bodyNone, nil},
 
 		{"GET", "/admin/users", asMember, bodyNone, nil},
 		{"POST", "/admin/users", asMember, bodyForm, map[string]any{"email": "formuser@example.com", "name": "Form User", "password": "correct horse battery"}},
@@ -532,9 +589,22 @@ func (f *fixture) routes() []route {
 		{"GET", "/admin/groups/" + f.group, asMember, bodyNone, nil},
 		{"POST", "/admin/groups/" + f.group + "/members", asMember, bodyForm, map[string]any{"ref": "throw@example.com", "role": "member"}},
 		{"GET", "/static/app.js", asAnyone, bodyNone, nil},
+		{"GET", "/admin/guests", asMember, bodyNone, nil},
+		{"POST", "/admin/guests/" + f.guest + "/rename", asMember, bodyForm, map[string]any{"displayName": "Renamed guest"}},
+		{"POST", "/admin/guests/" + f.guest + "/disable", asMember, bodyForm, nil},
+		{"POST", "/admin/guests/" + f.guest + "/enable", asMember, bodyForm, nil},
+		{"POST", "/admin/guests/" + f.guest + "/resend", asMember, bodyForm, nil},
+		{"POST", "/admin/guests/" + f.guest + "/extend", asMember, bodyForm, nil},
+		{"GET", "/admin/identityProviders", asMember, bodyNone, nil},
+		{"POST", "/admin/identityProviders", asMember, bodyForm, map[string]any{"displayName": "Contoso", "issuer": "https://login.contoso.example/",
+			"clientId": "gatehouse", "clientSecret": "contoso-secret", "domains": "contoso.example", "scope": "openid email"}},
+		{"POST", "/admin/identityProviders/" + f.idp2, asMember, bodyForm, map[string]any{"displayName": "Northwind Ltd", "domains": "northwind.example"}},
+		{"GET", "/auth/oidc/callback?state=nosuchstate&code=nosuchcode", asAnyone, bodyNone, nil},
 		{"GET", "/invite/" + f.invite, asAnyone, bodyNone, nil},
 		{"POST", "/invite/" + f.invite + "/passcode", asAnyone, bodyInput, map[string]any{}},
 		{"POST", "/invite/" + f.invite + "/verify", asAnyone, bodyInput, map[string]any{"code": "12345678"}},
+		{"GET", "/invite/" + f.invite + "/passcode", asAnyone, bodyNone, nil},
+		{"GET", "/invite/" + f.invite + "/verify", asAnyone, bodyNone, nil},
 
 		// These end what they name; they come last.
 		{"POST", "/admin/groups/" + f.throwGroup + "/remove", asMember, bodyForm, map[string]any{"user": f.throwUser, "role": "member"}},
@@ -550,8 +620,16 @@ func (f *fixture) routes() []route {
 		{"POST", "/items/" + f.throwFile2 + "/access/" + f.throwPerm + "/delete", asMember, bodyForm, nil},
 		{"DELETE", it + f.throwFile2 + "/permissions/" + f.throwPerm, asBearer, bodyNone, nil},
 		{"DELETE", it + f.throwFile2, asBearer, bodyNone, nil},
+		{"DELETE", "/v1.0/drives/" + f.d + "/recycleBin/items/" + f.bin[2], asBearer, bodyNone, nil},
+		{"POST", "/recycle/" + f.bin[3] + "/delete", asMember, bodyForm, nil},
+		{"POST", "/sites/" + f.site + "/recycle/" + f.siteBin[1] + "/delete", asMember, bodyForm, nil},
+		{"POST", "/sites/" + f.site + "/recycle/empty", asMember, bodyForm, nil},
+		{"POST", "/recycle/empty", asMember, bodyForm, nil},
+		{"POST", "/v1.0/drives/" + f.d + "/recycleBin/empty", asBearer, bodyNone, nil},
 		{"DELETE", "/v1.0/users/" + f.throwUser, asBearer, bodyNone, nil},
 		{"DELETE", "/v1.0/identity/identityProviders/" + f.idp, asBearer, bodyNone, nil},
+		{"POST", "/admin/identityProviders/" + f.idp2 + "/delete", asMember, bodyForm, nil},
+		{"POST", "/admin/guests/" + f.guest + "/delete", asMember, bodyForm, nil},
 		{"POST", "/s/" + tok + "/signout", asRecipient, bodyForm, nil},
 		{"POST", "/logout", asMember, bodyForm, nil},
 	}
@@ -648,6 +726,21 @@ func TestMalformedRequests(t *testing.T) {
 				status, _, body := f.send(t, rt, malformed{"JSON", "application/json", []byte(`{"file":"x"}`)}, true, "Accept", "application/json")
 				if status != 400 || !strings.Contains(string(body), "multipart/form-data") {
 					t.Errorf("%s %s with JSON: %d %s; want 400 asking for multipart/form-data", rt.method, rt.path, status, body)
+				}
+			}
+
+			// Every route the server registers is sent here.
+			rr := recordRoutes(f.s)
+			covered := map[string]bool{}
+			for _, rt := range f.routes() {
+				if req, err := http.NewRequest(rt.method, f.s.URL+rt.path, nil); err == nil {
+					_, pattern := rr.mux.Handler(req)
+					covered[pattern] = true
+				}
+			}
+			for _, p := range rr.patterns {
+				if !covered[p] {
+					t.Errorf("routes() sends nothing to %q; add it", p)
 				}
 			}
 
