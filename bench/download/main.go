@@ -213,6 +213,7 @@ func run() error {
 	}
 	// rps[key][round]; key is size|backend|path, backend "" for the baseline.
 	rps := map[string][]float64{}
+	cpuPer := map[string][]float64{} // the server's CPU µs per answer
 	key := func(s runSpec) string {
 		b := ""
 		if s.target != nil {
@@ -236,10 +237,20 @@ func run() error {
 			if r == 0 && c.profile != "" && s.target != nil {
 				prof = s.target.profile(filepath.Join(c.profile, profileName(s.target.name, sz.name, s.path)), c.duration)
 			}
+			proc := baseline
+			if s.target != nil {
+				proc = s.target.srv
+			}
+			cpu0, idle0 := proc.cpu(), machineIdle()
 			got, answers, err := drive(p, sz.n, c.clients, c.duration)
+			cpu1, idle1 := proc.cpu(), machineIdle()
 			if s.target != nil {
 				s.target.counted.Add(answers)
 			}
+			if answers > 0 {
+				cpuPer[key(s)] = append(cpuPer[key(s)], (cpu1-cpu0).Seconds()*1e6/float64(answers))
+			}
+			idle := idle1.sub(idle0)
 			if err != nil {
 				return fmt.Errorf("round %d, %s: %w", r+1, key(s), err)
 			}
@@ -249,7 +260,9 @@ func run() error {
 				}
 			}
 			rps[key(s)] = append(rps[key(s)], got)
-			fmt.Fprintf(os.Stderr, "round %d  %-6s %-10s %-9s %9.0f req/s\n", r+1, sz.name, backendName(s.target), s.path, got)
+			fmt.Fprintf(os.Stderr, "round %d  %-6s %-10s %-9s %9.0f req/s  server CPU %4.0f µs/answer, %3.0f%% of a core; machine idle %2.0f%%\n",
+				r+1, sz.name, backendName(s.target), s.path, got, (cpu1-cpu0).Seconds()*1e6/float64(max(answers, 1)),
+				100*(cpu1-cpu0).Seconds()/c.duration.Seconds(), idle)
 		}
 	}
 
@@ -262,7 +275,7 @@ func run() error {
 		}
 	}
 
-	printTable(c, targets, paths, rps, codeRates)
+	printTable(c, targets, paths, rps, cpuPer, codeRates)
 	return nil
 }
 
@@ -307,7 +320,7 @@ var goals = map[string]map[string]float64{
 	"1 MiB": {"SQLite": 0.9, "PostgreSQL": 0.8},
 }
 
-func printTable(c config, targets []*target, paths []string, rps map[string][]float64, codeRates map[string]float64) {
+func printTable(c config, targets []*target, paths []string, rps, cpuPer map[string][]float64, codeRates map[string]float64) {
 	fmt.Printf("Audited downloads vs http.ServeContent of the same file, same run: %d interleaved rounds × %s, %d keep-alive clients.\n",
 		c.rounds, c.duration, c.clients)
 	fmt.Printf("Each cell: median ratio of the rounds (range min–max); the baseline row is its median req/s.\n\n")
@@ -352,6 +365,16 @@ func printTable(c config, targets []*target, paths []string, rps map[string][]fl
 			best = append(best, fmt.Sprintf("%s %.0f", p, median(rps[size+"|"+backend+"|"+p])))
 		}
 		line += " " + strings.Join(best, ", ") + " |"
+	}
+	fmt.Println(line)
+	line = "| server CPU per answer, µs (median) |"
+	for _, col := range cols {
+		size, backend, _ := strings.Cut(col, "|")
+		parts := []string{fmt.Sprintf("baseline %.0f", median(cpuPer[size+"||baseline"]))}
+		for _, p := range paths {
+			parts = append(parts, fmt.Sprintf("%s %.0f", p, median(cpuPer[size+"|"+backend+"|"+p])))
+		}
+		line += " " + strings.Join(parts, ", ") + " |"
 	}
 	fmt.Println(line)
 	fmt.Printf("\nGoals (issue 11): 1 MiB ≥ 0.9× SQLite, ≥ 0.8× PostgreSQL; 4 KiB ≥ 0.6× SQLite, ≥ 0.4× PostgreSQL; ✗ marks a miss. All met: %v\n", met)
@@ -613,4 +636,55 @@ func jsonCall(method, u string, in, out any, hdr ...string) (http.Header, error)
 var noRedirect = &http.Client{
 	Transport:     &http.Transport{MaxIdleConnsPerHost: 64},
 	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
+
+// cpu is the process's user and system CPU time so far, from
+// /proc/<pid>/stat (Linux; zero elsewhere). For Gatehouse on PostgreSQL it
+// leaves out the database's own processes.
+func (p *process) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	var ut, st int64
+	fmt.Sscan(f[11], &ut)
+	fmt.Sscan(f[12], &st)
+	return time.Duration(ut+st) * time.Second / clockTicks
+}
+
+// clockTicks is USER_HZ, 100 on Linux everywhere that matters.
+const clockTicks = 100
+
+// cpuTimes are the machine's idle and total jiffies from /proc/stat.
+type cpuTimes struct{ idle, total int64 }
+
+func machineIdle() cpuTimes {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return cpuTimes{}
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	var t cpuTimes
+	for i, f := range strings.Fields(line)[1:] {
+		var v int64
+		fmt.Sscan(f, &v)
+		t.total += v
+		if i == 3 || i == 4 { // idle, iowait
+			t.idle += v
+		}
+	}
+	return t
+}
+
+// sub is the idle share in percent between u and t.
+func (t cpuTimes) sub(u cpuTimes) float64 {
+	if t.total == u.total {
+		return 0
+	}
+	return 100 * float64(t.idle-u.idle) / float64(t.total-u.total)
 }

@@ -458,13 +458,16 @@ func (t *target) checkRecords() error {
 		return err
 	}
 	defer db.Close()
-	var n int64
-	if err := db.QueryRow(`SELECT count(*) FROM audit_records WHERE operation = 'FileDownloaded'`).Scan(&n); err != nil {
+	// A group commit's records share its transaction's time, so the
+	// distinct times count the commits.
+	var n, commits int64
+	if err := db.QueryRow(`SELECT count(*), count(DISTINCT creation_time) FROM audit_records WHERE operation = 'FileDownloaded'`).Scan(&n, &commits); err != nil {
 		return fmt.Errorf("%s: count records: %w", t.name, err)
 	}
 	if got := t.counted.Load(); n < got {
 		return fmt.Errorf("%s: %d FileDownloaded records for %d content answers", t.name, n, got)
 	}
-	fmt.Fprintf(os.Stderr, "%s: %d FileDownloaded records for %d content answers received\n", t.name, n, t.counted.Load())
+	fmt.Fprintf(os.Stderr, "%s: %d FileDownloaded records for %d content answers received, in %d commits (%.1f a commit)\n",
+		t.name, n, t.counted.Load(), commits, float64(n)/float64(max(commits, 1)))
 	return nil
 }
