@@ -122,7 +122,7 @@ func testRecycleBrowser(t *testing.T, s *server, tab context.Context, name strin
 		chromedp.Click(chromedp.CSS(del+` button`)),
 		chromedp.WaitNotPresent(chromedp.CSS(del)),
 	)
-	if got := notice(); got != "Deleted “Plans”." {
+	if got := notice(); got != "Moved “Plans” to the recycle bin. Links on it no longer open." {
 		t.Errorf("after the delete: %q", got)
 	}
 	do("delete the file",

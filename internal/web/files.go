@@ -461,7 +461,7 @@ func (h *Handler) deleteItem(w http.ResponseWriter, r *http.Request) {
 		h.formFailed(w, r, pl, it.ParentID, err)
 		return
 	}
-	setFlash(w, r, fmt.Sprintf("Deleted “%s”.", it.Name))
+	setFlash(w, r, fmt.Sprintf("Moved “%s” to the recycle bin. Links on it no longer open.", it.Name))
 	redirect(w, r, pl.folderURL(it.ParentID))
 }
 
