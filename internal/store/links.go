@@ -688,15 +688,21 @@ func (tx *Tx) links(q string, args ...any) ([]*gatehouse.Link, error) {
 	return out, rows.Err()
 }
 
-// deleteLinksIn deletes, with their audit records, the links on the items
-// that subtreeQuery selects (an item being deleted and what it holds).
-func (tx *Tx) deleteLinksIn(by gatehouse.Actor, rootID string) error {
-	links, err := tx.links(subtree+` SELECT `+prefixed("links.", linkColumns)+` FROM links JOIN sub ON sub.id = links.item_id`, rootID)
+// deleteDriveLinks deletes, with their audit records, every link on a
+// drive that is going away: those on live items and those on items in its
+// recycle bin, whose rows would otherwise go by cascade without the
+// SecureLinkDeleted and RemovedFromSecureLink records a live link gets.
+func (tx *Tx) deleteDriveLinks(by gatehouse.Actor, driveID string) error {
+	links, err := tx.links(`SELECT `+linkColumns+` FROM links WHERE drive_id = ? ORDER BY created_at, id`, driveID)
 	if err != nil {
 		return err
 	}
 	for _, l := range links {
 		it, _, err := tx.s.item(tx, l.DriveID, l.ItemID)
+		if gatehouse.ErrorCode(err) == gatehouse.ENOTFOUND {
+			// In the bin, so not placed: read as it is, as a purge does.
+			it, err = scanItem(tx.queryRow(`SELECT `+itemColumns+` FROM items WHERE id = ?`, l.ItemID))
+		}
 		if err != nil {
 			return err
 		}

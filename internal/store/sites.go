@@ -440,14 +440,10 @@ func (s *Store) DeleteSite(ctx context.Context, by gatehouse.Actor, id string) e
 		if err := gatehouse.AuthorizeSite(by.Principal, gatehouse.SiteManage, access); err != nil {
 			return err
 		}
-		var rootID string
-		if err := tx.queryRow(`SELECT root_id FROM drives WHERE id = ?`, st.DriveID).Scan(&rootID); err != nil {
-			return err
-		}
 		if keys, err = tx.blobKeys(`SELECT id FROM items WHERE drive_id = ?`, st.DriveID); err != nil {
 			return err
 		}
-		if err := tx.deleteLinksIn(by, rootID); err != nil {
+		if err := tx.deleteDriveLinks(by, st.DriveID); err != nil {
 			return err
 		}
 		for _, gid := range []string{st.OwnersGroupID, st.MembersGroupID, st.VisitorsGroupID} {

@@ -264,8 +264,8 @@ func (s *Store) DeleteUser(ctx context.Context, by gatehouse.Actor, id string) e
 // deleteUser takes the drive's lock before the user's, in the order every
 // change to the tree takes them, and returns the content keys to remove.
 func (tx *Tx) deleteUser(by gatehouse.Actor, id string) ([]string, error) {
-	var driveID, rootID string
-	if err := tx.queryRow(`SELECT id, root_id FROM drives WHERE owner_id = ?`, id).Scan(&driveID, &rootID); err != nil && !errors.Is(err, sql.ErrNoRows) {
+	var driveID string
+	if err := tx.queryRow(`SELECT id FROM drives WHERE owner_id = ?`, id).Scan(&driveID); err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return nil, err
 	}
 	if driveID != "" {
@@ -298,8 +298,8 @@ func (tx *Tx) deleteUser(by gatehouse.Actor, id string) ([]string, error) {
 		return nil, err
 	}
 	// The user's links end with their records, as if deleted one by one.
-	if rootID != "" {
-		if err := tx.deleteLinksIn(by, rootID); err != nil {
+	if driveID != "" {
+		if err := tx.deleteDriveLinks(by, driveID); err != nil {
 			return nil, err
 		}
 	}
