@@ -93,10 +93,10 @@ func (s *Store) RecordFirstOpen(ctx context.Context, by gatehouse.Actor, l *gate
 }
 
 // firstOpen marks by's first open of l, if this is it, and queues the
-// owner's notice. A conditional update decides which open is the first, so
-// any number of parallel opens queue one notice. Callers that are not on
-// the link by address (a group's members) are not recipients here. It
-// reports whether a mail was queued.
+// owner's notice. A conditional update (an address on the link) or insert
+// (a member reaching it through a group) decides which open is the first,
+// so any number of parallel opens queue one notice. It reports whether a
+// mail was queued.
 func (tx *Tx) firstOpen(by gatehouse.Actor, l *gatehouse.Link) (bool, error) {
 	if by.Email == "" {
 		return false, nil
@@ -106,8 +106,28 @@ func (tx *Tx) firstOpen(by gatehouse.Actor, l *gatehouse.Link) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return tx.noticeOwner(l.ID, by, mail.NoticeOpened, "")
+	}
+	if by.UserID == "" {
+		return false, nil // a recipient by code who opened it before
+	}
+	// On the link by address and opened before: that first open told the
+	// owner, whatever groups they are in too.
+	var onLink int
+	if err := tx.queryRow(`SELECT COUNT(*) FROM link_recipients WHERE link_id = ? AND email = ?`, l.ID, by.Email).Scan(&onLink); err != nil || onLink > 0 {
+		return false, err
+	}
+	res, err = tx.exec(`INSERT INTO link_member_opens (link_id, user_id, opened_at)
+		SELECT ?, ?, CAST(? AS BIGINT) WHERE EXISTS (SELECT 1 FROM link_groups lg JOIN group_members m ON m.group_id = lg.group_id
+			AND m.role = ? AND m.user_id = ? WHERE lg.link_id = ?)
+		ON CONFLICT (link_id, user_id) DO NOTHING`,
+		l.ID, by.UserID, micros(tx.now), gatehouse.GroupMember, by.UserID, l.ID)
+	if err != nil {
+		return false, err
+	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return false, nil // opened before, or not on the link by address
+		return false, nil // opened before, or not reached through a group
 	}
 	return tx.noticeOwner(l.ID, by, mail.NoticeOpened, "")
 }
