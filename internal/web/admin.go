@@ -23,6 +23,7 @@ type usersData struct {
 	// The add-user form, kept after an error (never the password).
 	Email, Name string
 	Admin       bool
+	Fields      fieldErr
 }
 
 func (h *Handler) users(w http.ResponseWriter, r *http.Request) {
@@ -47,6 +48,9 @@ func (h *Handler) showUsers(w http.ResponseWriter, r *http.Request, status int, 
 	}
 	if r.Method == http.MethodPost && r.URL.Path == "/admin/users" {
 		d.Email, d.Name, d.Admin = r.PostFormValue("email"), r.PostFormValue("name"), r.PostFormValue("admin") != ""
+		if errMsg != "" {
+			d.Fields.tie(fieldFor(errMsg, "nu-email", [2]string{"password", "nu-password"}, [2]string{"display name", "nu-name"}), errMsg)
+		}
 	}
 	h.render(w, r, status, "users", d)
 }

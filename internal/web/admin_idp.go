@@ -16,8 +16,10 @@ type idpsData struct {
 	base
 	Providers   []*gatehouse.IdentityProvider
 	RedirectURI string
-	// The add form, kept after an error (never the secret).
-	Form idpForm
+	// The add form, kept after an error (never the secret), and the
+	// error's field.
+	Form   idpForm
+	Fields fieldErr
 }
 
 type idpForm struct {
@@ -36,6 +38,12 @@ func (h *Handler) showIdentityProviders(w http.ResponseWriter, r *http.Request, 
 	}
 	d := &idpsData{base: h.base(w, r, "Partner sign-in"), Providers: ps, RedirectURI: h.store.OIDCRedirectURI(), Form: f}
 	d.Section, d.Tab, d.Error, d.Wide = "admin", "idps", errMsg, true
+	// The add form's refusals name their field first ("issuer …",
+	// "domains: …"); a row's change or removal is told by the notice.
+	if errMsg != "" && r.Method == http.MethodPost && r.URL.Path == "/admin/identityProviders" {
+		d.Fields.tie(fieldFor(errMsg, "idp-name", [2]string{"clientsecret", "idp-secret"}, [2]string{"clientid", "idp-client"},
+			[2]string{"issuer", "idp-issuer"}, [2]string{"domain", "idp-domains"}, [2]string{"scope", "idp-scope"}), errMsg)
+	}
 	h.render(w, r, status, "idps", d)
 }
 

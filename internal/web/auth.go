@@ -40,6 +40,7 @@ type loginData struct {
 	Next       string
 	Step       string // "" (the address), "password", "code" or "partner"
 	PartnerURL string
+	Fields     fieldErr
 }
 
 // safeNext returns next when it is a path on this site, and /files
@@ -83,6 +84,9 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		httpx.LogError(r, err)
 		d := &loginData{base: h.base(w, r, "Sign in"), Email: email, Next: next}
 		d.Error = gatehouse.ErrorMessage(err)
+		// "The email address or password is incorrect": the password is
+		// what to type again.
+		d.Fields.tie("password", d.Error)
 		h.render(w, r, httpx.Status(gatehouse.ErrorCode(err)), "login", d)
 		return
 	}
@@ -120,6 +124,7 @@ func (h *Handler) loginRoute(w http.ResponseWriter, r *http.Request, raw, next s
 			return
 		}
 		d.Error = gatehouse.ErrorMessage(err)
+		d.Fields.tie("email", d.Error)
 		h.render(w, r, http.StatusBadRequest, "login", d)
 		return
 	}
@@ -179,6 +184,7 @@ func (h *Handler) loginCode(w http.ResponseWriter, r *http.Request, email, next 
 		}
 		d := &loginData{base: h.base(w, r, "Sign in"), Email: strings.ToLower(strings.TrimSpace(email)), Next: next, Step: "code"}
 		d.Error = gatehouse.ErrorMessage(err)
+		d.Fields.tie("code", d.Error)
 		h.render(w, r, http.StatusBadRequest, "login", d)
 		return
 	}

@@ -311,6 +311,9 @@ func (h *Handler) showFolder(w http.ResponseWriter, r *http.Request, pl *place, 
 				return
 			}
 			data.Site.CSRF = data.CSRF
+			if r.Method == http.MethodPost && errMsg != "" && strings.HasSuffix(r.URL.Path, "/share") {
+				data.Site.Fields.tie(siteShareField(errMsg), errMsg)
+			}
 		}
 	}
 	h.render(w, r, status, "files", data)

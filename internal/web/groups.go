@@ -26,8 +26,9 @@ type groupsData struct {
 	base
 	Groups []*gatehouse.Group
 	Next   string
-	// The create form, kept after an error.
+	// The create form, kept after an error, and the error's field.
 	Name, Description, MailNickname string
+	Fields                          fieldErr
 }
 
 type groupData struct {
@@ -35,8 +36,9 @@ type groupData struct {
 	Group   *gatehouse.Group
 	Members []gatehouse.GroupMembership
 	Owners  []gatehouse.GroupMembership
-	// The add form, kept after an error.
+	// The add form, kept after an error, and the error's field.
 	Ref, Role string
+	Fields    fieldErr
 }
 
 func groupURL(id string) string { return "/admin/groups/" + url.PathEscape(id) }
@@ -67,6 +69,9 @@ func (h *Handler) showGroups(w http.ResponseWriter, r *http.Request, status int,
 	}
 	if r.Method == http.MethodPost {
 		d.Name, d.Description, d.MailNickname = r.PostFormValue("name"), r.PostFormValue("description"), r.PostFormValue("mailNickname")
+		if errMsg != "" {
+			d.Fields.tie(fieldFor(errMsg, "ng-name", [2]string{"mailnickname", "ng-nick"}, [2]string{"description", "ng-description"}), errMsg)
+		}
 	}
 	h.render(w, r, status, "groups", d)
 }
@@ -128,6 +133,11 @@ func (h *Handler) showGroup(w http.ResponseWriter, r *http.Request, g *gatehouse
 	d.Section, d.Tab, d.Error = "admin", "groups", errMsg
 	if r.Method == http.MethodPost {
 		d.Ref, d.Role = r.PostFormValue("ref"), r.PostFormValue("role")
+		// Only the add form's refusals belong to a field; a removal's is
+		// about a row, and the notice says it.
+		if errMsg != "" && strings.HasSuffix(r.URL.Path, "/members") {
+			d.Fields.tie(fieldFor(errMsg, "am-ref", [2]string{"group role", "am-role"}), errMsg)
+		}
 	}
 	h.render(w, r, status, "group", d)
 }

@@ -38,9 +38,11 @@ type sitePanel struct {
 	Groups    []siteGroup
 	CanManage bool   // share the site, remove people, delete it
 	CSRF      string // the page's
-	// The share form, kept after an error (Open shows it).
+	// The share form, kept after an error (Open shows it), and the
+	// error tied to its field.
 	Email, Role, Message string
 	Open                 bool
+	Fields               fieldErr
 }
 
 // siteGroup is one of a site's three groups with its members.
@@ -155,6 +157,12 @@ func (h *Handler) sitePanel(r *http.Request, st *gatehouse.Site) (*sitePanel, er
 		sp.Email, sp.Role, sp.Message, sp.Open = r.PostFormValue("email"), r.PostFormValue("role"), r.PostFormValue("message"), true
 	}
 	return sp, nil
+}
+
+// siteShareField says which field of the site's share form a refusal is
+// about: the address unless the message names another.
+func siteShareField(msg string) string {
+	return fieldFor(msg, "site-email", [2]string{"message", "site-message"}, [2]string{"role", "site-role"})
 }
 
 // siteFailed shows the site's page again with the store's message, or an
