@@ -48,6 +48,11 @@ type ShareRequest struct {
 	// NotifyOwner, when set, turns the owner's notices on or off: for a
 	// new link, and recorded as a change for an existing one.
 	NotifyOwner *bool
+	// NotifyOwnerIfNew sets the owner's notices of a link this share
+	// creates, and leaves an existing link's as they are: the share form's
+	// box, checked by default, must not turn on again notices the owner
+	// turned off on the link they add people to. NotifyOwner wins.
+	NotifyOwnerIfNew *bool
 	// Resend queues the invitation again for addresses already on the
 	// link (at most once per ResendInterval each), instead of nothing.
 	Resend bool
@@ -169,6 +174,8 @@ func (s *Store) share(tx *Tx, by gatehouse.Actor, req ShareRequest, emails []str
 			PreventsDownload: req.PreventsDownload, ExpiresAt: req.ExpiresAt, CreatedAt: tx.now, UpdatedAt: tx.now}
 		if req.NotifyOwner != nil {
 			l.NotifyOwner = *req.NotifyOwner
+		} else if req.NotifyOwnerIfNew != nil {
+			l.NotifyOwner = *req.NotifyOwnerIfNew
 		}
 		if _, err := tx.exec(`INSERT INTO links (`+linkColumns+`, token_hash, slot) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			l.ID, l.ShareID, s.sealToken(l.Token), l.ItemID, l.DriveID, l.CreatedBy, l.Scope, l.Role, l.PreventsDownload, l.Dormant, l.NotifyOwner,

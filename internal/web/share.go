@@ -33,6 +33,9 @@ type shareData struct {
 	Today     string
 	// PreventsDownload is the "Block download (view only)" box.
 	PreventsDownload bool
+	// NoNotify is the "Notify me…" box left unchecked; it is checked by
+	// default, as a new link notifies its owner.
+	NoNotify bool
 	// FieldError is an error that belongs to one field, ErrorField its id:
 	// the field is described by the message and takes the focus.
 	FieldError, ErrorField string
@@ -198,6 +201,12 @@ func (h *Handler) share(w http.ResponseWriter, r *http.Request) {
 	var out store.ShareOutcome
 	req := store.ShareRequest{DriveID: pl.Drive.ID, ItemID: it.ID, Emails: splitEmails(in.Emails), Message: in.Message, SendInvitation: !noMail, Outcome: &out}
 	req.PreventsDownload = in.PreventsDownload
+	// An unchecked box sends nothing, so the form says it offered one
+	// (notifyAsked); a post without it keeps the default, on.
+	if r.PostFormValue("notifyAsked") != "" {
+		notify := r.PostFormValue("notifyOwner") != ""
+		in.NoNotify, req.NotifyOwnerIfNew = !notify, &notify
+	}
 	if in.Group != "" {
 		req.ObjectIDs = []string{in.Group}
 	}
@@ -209,8 +218,9 @@ func (h *Handler) share(w http.ResponseWriter, r *http.Request) {
 		req.ExpiresAt, err = expiryOfDay(in.Expires)
 	}
 	var l *gatehouse.Link
+	created := false
 	if err == nil {
-		l, _, err = h.store.Share(r.Context(), actor(r), req)
+		l, created, err = h.store.Share(r.Context(), actor(r), req)
 		field = shareErrorField(err)
 	}
 	if err != nil {
@@ -224,19 +234,31 @@ func (h *Handler) share(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	mayManage := gatehouse.Authorize(callerFrom(r).Principal, gatehouse.ActManageAccess, f) == nil
+	// The box sets a new link's notices; an existing link kept its own,
+	// and the sharer is told rather than left to believe otherwise.
+	kept := ""
+	if !created && req.NotifyOwnerIfNew != nil && *req.NotifyOwnerIfNew != l.NotifyOwner {
+		if l.NotifyOwner {
+			kept = " The link already existed and still emails you when someone first opens it or changes files; turn that off under the link."
+		} else {
+			kept = " The link already existed and does not email you about it; turn that on under the link."
+		}
+	}
+	var said string
 	switch {
 	case noMail && mayManage:
-		setFlash(w, r, fmt.Sprintf("Added %s to the %s link of “%s” without sending mail. Copy the link below and send it yourself; only the people on it can open it.",
-			sharedWith(l, req, &out), gatehouse.LinkType(l.Role), it.Name))
+		said = fmt.Sprintf("Added %s to the %s link of “%s” without sending mail. Copy the link below and send it yourself; only the people on it can open it.",
+			sharedWith(l, req, &out), gatehouse.LinkType(l.Role), it.Name)
 	case noMail:
-		setFlash(w, r, fmt.Sprintf("Added %s to the %s link of “%s” without sending mail.", sharedWith(l, req, &out), gatehouse.LinkType(l.Role), it.Name))
+		said = fmt.Sprintf("Added %s to the %s link of “%s” without sending mail.", sharedWith(l, req, &out), gatehouse.LinkType(l.Role), it.Name)
 	case len(out.AlreadyHadAccess) == len(req.Emails) && len(req.ObjectIDs) == 0:
 		// Nobody new: no mail went out, and the page must not claim one did.
-		setFlash(w, r, strings.TrimSpace("Nothing changed. "+shareOutcomeText(&out)))
+		said = strings.TrimSpace("Nothing changed. " + shareOutcomeText(&out))
 	default:
-		setFlash(w, r, strings.TrimSpace(fmt.Sprintf("Shared “%s” with %s (%s link). They will get an email with the link. %s",
-			it.Name, sharedWith(l, req, &out), gatehouse.LinkType(l.Role), shareOutcomeText(&out))))
+		said = strings.TrimSpace(fmt.Sprintf("Shared “%s” with %s (%s link). They will get an email with the link. %s",
+			it.Name, sharedWith(l, req, &out), gatehouse.LinkType(l.Role), shareOutcomeText(&out)))
 	}
+	setFlash(w, r, said+kept)
 	// Who may share but not manage access (a site's members) goes back to
 	// the folder.
 	if !mayManage {
