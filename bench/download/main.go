@@ -75,6 +75,7 @@ type config struct {
 	paths     string
 	profile   string
 	gatehouse string
+	before    string
 }
 
 // sizes are the files each path serves.
@@ -104,6 +105,7 @@ func run() error {
 	flag.StringVar(&c.paths, "paths", strings.Join(pathNames, ","), "which Gatehouse `paths` to drive: api,recipient,web")
 	flag.StringVar(&c.profile, "profile", "", "serve pprof on loopback and save a CPU profile of each path's first round into `dir`")
 	flag.StringVar(&c.gatehouse, "bin", "", "use this gatehouse `binary` instead of building one")
+	flag.StringVar(&c.before, "before", "", "also run this gatehouse `binary` (an earlier build) on each backend, side by side in the same rounds, to measure a change")
 	flag.Parse()
 	if c.clients < 1 || c.rounds < 1 || c.duration <= 0 || c.codes < 0 {
 		return errors.New("--clients, --rounds and --duration must be positive, --codes not negative")
@@ -156,22 +158,34 @@ func run() error {
 	}
 	defer baseline.stop()
 
+	// With --before, each backend runs both binaries, side by side.
+	type build struct{ bin, suffix string }
+	builds := []build{{bin, ""}}
+	if c.before != "" {
+		builds = []build{{c.before, " before"}, {bin, " after"}}
+	}
 	var targets []*target
-	if !c.noSQLite {
-		t, err := prepare(bin, work, "SQLite", "", c, files)
+	for _, bd := range builds {
+		if c.noSQLite {
+			break
+		}
+		t, err := prepare(bd.bin, work, "SQLite", "SQLite"+bd.suffix, "", c, files)
 		if err != nil {
 			return err
 		}
 		defer t.srv.stop()
 		targets = append(targets, t)
 	}
-	if c.postgres != "" {
+	for _, bd := range builds {
+		if c.postgres == "" {
+			break
+		}
 		dsn, drop, err := freshSchema(c.postgres)
 		if err != nil {
 			return err
 		}
 		defer drop()
-		t, err := prepare(bin, work, "PostgreSQL", dsn, c, files)
+		t, err := prepare(bd.bin, work, "PostgreSQL", "PostgreSQL"+bd.suffix, dsn, c, files)
 		if err != nil {
 			return err
 		}
@@ -289,7 +303,7 @@ func backendName(t *target) string {
 func fileName(size string) string { return strings.ReplaceAll(size, " ", "") + ".bin" }
 
 func profileName(backend, size, path string) string {
-	return strings.ToLower(backend) + "-" + strings.ReplaceAll(size, " ", "") + "-" + path + ".pprof"
+	return strings.ReplaceAll(strings.ToLower(backend), " ", "-") + "-" + strings.ReplaceAll(size, " ", "") + "-" + path + ".pprof"
 }
 
 // ratios returns each round's rate over the baseline's in that round.
@@ -325,6 +339,10 @@ func printTable(c config, targets []*target, paths []string, rps, cpuPer map[str
 		c.rounds, c.duration, c.clients)
 	fmt.Printf("Each cell: median ratio of the rounds (range min–max); the baseline row is its median req/s.\n\n")
 	var cols []string
+	backendOf := map[string]string{}
+	for _, t := range targets {
+		backendOf[t.name] = t.backend
+	}
 	head := "| path |"
 	sep := "|---|"
 	for _, sz := range sizes {
@@ -350,7 +368,7 @@ func printTable(c config, targets []*target, paths []string, rps, cpuPer map[str
 			r := ratios(rps, size, backend, p)
 			m := median(r)
 			mark := ""
-			if m < goals[size][backend] {
+			if m < goals[size][backendOf[backend]] {
 				mark, met = " ✗", false
 			}
 			line += fmt.Sprintf(" %.2f× (%.2f–%.2f)%s |", m, slices.Min(r), slices.Max(r), mark)
@@ -381,7 +399,7 @@ func printTable(c config, targets []*target, paths []string, rps, cpuPer map[str
 	if len(codeRates) > 0 {
 		fmt.Println()
 		for _, t := range targets {
-			goal := map[string]float64{"SQLite": 2000, "PostgreSQL": 1000}[t.name]
+			goal := map[string]float64{"SQLite": 2000, "PostgreSQL": 1000}[t.backend]
 			fmt.Printf("Passcode verifications over HTTP, %s: %.0f/s (%d codes, %d clients; goal ≥ %.0f/s: %v)\n",
 				t.name, codeRates[t.name], c.codes, c.clients, goal, codeRates[t.name] >= goal)
 		}

@@ -26,7 +26,8 @@ import (
 
 // target is one Gatehouse server and what the paths need to reach it.
 type target struct {
-	name    string // SQLite or PostgreSQL
+	name    string // its label: the backend, and "before" or "after" with --before
+	backend string // SQLite or PostgreSQL
 	bin     string
 	data    string
 	dsn     string
@@ -48,8 +49,8 @@ const (
 
 // prepare starts Gatehouse on one backend and sets up the member, the
 // files, the recipient's session and the member's web session.
-func prepare(bin, work, name, dsn string, c config, files map[string][]byte) (*target, error) {
-	t := &target{name: name, bin: bin, data: filepath.Join(work, strings.ToLower(name)), dsn: dsn}
+func prepare(bin, work, backend, name, dsn string, c config, files map[string][]byte) (*target, error) {
+	t := &target{name: name, backend: backend, bin: bin, data: filepath.Join(work, strings.ReplaceAll(strings.ToLower(name), " ", "-")), dsn: dsn}
 	t.args = []string{"--data", t.data}
 	if dsn != "" {
 		t.args = append(t.args, "--database", dsn)
