@@ -29,8 +29,9 @@ import (
 // returned) gets content, and every content answer has its committed
 // FileDownloaded record. The removal comes through the API of the same
 // server, from the CLI in another process (disabling a member on the link,
-// who downloads with a bearer token), and on PostgreSQL from a second node
-// sharing the database. A decision cached without invalidation, or content
+// who downloads with a bearer token), as a member taken out of the group
+// the file is shared with, and on PostgreSQL from a second node sharing
+// the database. A decision cached without invalidation, or content
 // sent before its record, fails it.
 func TestRevocationUnderLoad(t *testing.T) {
 	for _, b := range testenv.Backends() {
@@ -77,6 +78,24 @@ func TestRevocationUnderLoad(t *testing.T) {
 					}
 				})
 				l.check(t, s, removed, bob.Email, 401)
+			})
+
+			t.Run("the API takes a member out of the group the file is shared with", func(t *testing.T) {
+				carol := s.addUser("carol@example.com", "Carol Member", "correct horse battery", false)
+				g := o.json("POST", "/v1.0/groups", map[string]any{"displayName": "Load team", "mailNickname": "load", "securityEnabled": true}, 201)["id"].(string)
+				if st, _, out := o.do("POST", "/v1.0/groups/"+g+"/members/$ref", map[string]any{"@odata.id": s.URL + "/v1.0/directoryObjects/" + carol.ID}); st != 204 {
+					t.Fatalf("add carol to the group: %d %s", st, out)
+				}
+				fileID := o.json("PUT", items+root+":/group.bin:/content", data, 201)["id"].(string)
+				o.json("POST", items+fileID+"/invite", map[string]any{"recipients": []any{map[string]any{"objectId": g}},
+					"roles": []string{"read"}, "requireSignIn": true, "sendInvitation": false}, 200)
+				l := startLoad(t, data, s.URL+items+fileID+"/content", http.Header{"Authorization": {"Bearer " + s.token(carol)}}, nil)
+				removed := l.remove(func() {
+					if st, _, out := o.do("DELETE", "/v1.0/groups/"+g+"/members/"+carol.ID+"/$ref", nil); st != 204 {
+						t.Fatalf("take carol out of the group: %d %s", st, out)
+					}
+				})
+				l.check(t, s, removed, carol.Email, 404)
 			})
 
 			if !s.Store.Postgres() {
