@@ -14,7 +14,6 @@ import (
 
 	"gatehouse"
 	"gatehouse/internal/store"
-	"gatehouse/internal/testenv"
 )
 
 // TestFormErrorsBrowser, on a desktop (1280×900) and a phone (390×844)
@@ -23,18 +22,7 @@ import (
 // Chromium's accessibility tree reports it: the field is invalid, has the
 // focus, and its description holds the error shown under it.
 func TestFormErrorsBrowser(t *testing.T) {
-	chromium := testenv.Chromium(t)
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			s := startServer(t, b)
-			tab := newBrowser(t, chromium)
-			for _, vp := range viewports {
-				t.Run(vp.name, func(t *testing.T) {
-					testFormErrorsBrowser(t, s, tab, b.Name+"-"+vp.name, vp.w, vp.h)
-				})
-			}
-		})
-	}
+	inEveryBrowserSize(t, testFormErrorsBrowser)
 }
 
 // axFieldState is what Chromium's accessibility tree says of one form

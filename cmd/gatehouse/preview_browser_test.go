@@ -82,10 +82,7 @@ func TestPreviewBrowser(t *testing.T) {
 				chromedp.Click(chromedp.CSS("#login-form button[type=submit]")),
 				chromedp.WaitVisible(chromedp.ID("folder-form")),
 			)
-			for _, vp := range []struct {
-				name string
-				w, h int64
-			}{{"desktop", 1280, 900}, {"phone", 390, 844}} {
+			for _, vp := range viewports {
 				t.Run(vp.name, func(t *testing.T) {
 					name := b.Name + "-" + vp.name
 					do("size the window", chromedp.EmulateViewport(vp.w, vp.h))
@@ -169,10 +166,7 @@ func TestPreviewBrowser(t *testing.T) {
 				}
 			}
 			do("sign out", chromedp.Navigate(s.URL+"/files"), chromedp.Click(chromedp.ID("sign-out")), chromedp.WaitVisible(chromedp.ID("login-form")))
-			for _, vp := range []struct {
-				name string
-				w, h int64
-			}{{"desktop", 1280, 900}, {"phone", 390, 844}} {
+			for _, vp := range viewports {
 				name := b.Name + "-recipient-" + vp.name
 				do("size the window", chromedp.EmulateViewport(vp.w, vp.h))
 				do("open the shared folder", chromedp.Navigate(webURL), chromedp.WaitVisible(chromedp.ID("download-all")))

@@ -150,10 +150,7 @@ func TestRecipientContextBrowser(t *testing.T) {
 			}
 
 			// The guest invitation's code page, on both sizes.
-			for _, vp := range []struct {
-				name string
-				w, h int64
-			}{{"desktop", 1280, 900}, {"phone", 390, 844}} {
+			for _, vp := range viewports {
 				t.Run("invite-"+vp.name, func(t *testing.T) {
 					redeem := o.json("POST", "/v1.0/invitations", map[string]any{"invitedUserEmailAddress": "guest-" + vp.name + "@partner.test",
 						"sendInvitationMessage": false}, 201)["inviteRedeemUrl"].(string)

@@ -10,7 +10,6 @@ import (
 
 	"gatehouse"
 	"gatehouse/internal/store"
-	"gatehouse/internal/testenv"
 )
 
 // TestRecycleBinBrowser, on a desktop (1280×900) and a phone (390×844):
@@ -19,21 +18,7 @@ import (
 // Restore puts it back with its link off, and Share turns it on again;
 // Delete permanently and Empty recycle bin remove the rest.
 func TestRecycleBinBrowser(t *testing.T) {
-	chromium := testenv.Chromium(t)
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			s := startServer(t, b)
-			tab := newBrowser(t, chromium)
-			for _, vp := range []struct {
-				name string
-				w, h int64
-			}{{"desktop", 1280, 900}, {"phone", 390, 844}} {
-				t.Run(vp.name, func(t *testing.T) {
-					testRecycleBrowser(t, s, tab, b.Name+"-"+vp.name, vp.w, vp.h)
-				})
-			}
-		})
-	}
+	inEveryBrowserSize(t, testRecycleBrowser)
 }
 
 func testRecycleBrowser(t *testing.T, s *server, tab context.Context, name string, w, h int64) {
@@ -67,21 +52,7 @@ func testRecycleBrowser(t *testing.T, s *server, tab context.Context, name strin
 
 	ctx, cancel := context.WithTimeout(tab, 2*time.Minute)
 	defer cancel()
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			shot(ctx, t, "failed-recycle-"+name+".png")
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	eval := func(js string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", js, err)
-		}
-		return v
-	}
+	do, eval := browserHelpers(t, ctx, "recycle-"+name)
 	// The page's confirm says yes; the test reads what it would ask from
 	// the form's data-confirm, which is the text the dialog shows.
 	accept := chromedp.Evaluate[chromedp.Void](`window.confirm = () => true`)

@@ -14,14 +14,7 @@ import (
 
 	"gatehouse"
 	"gatehouse/internal/store"
-	"gatehouse/internal/testenv"
 )
-
-// viewports are the window sizes the browser tests run at.
-var viewports = []struct {
-	name string
-	w, h int64
-}{{"desktop", 1280, 900}, {"phone", 390, 844}}
 
 // TestSharePanelBrowser, on a desktop (1280×900) and a phone (390×844)
 // and both backends: the share panel refuses a bad address on its field
@@ -32,40 +25,7 @@ var viewports = []struct {
 // Shared with me and Shared by me list what they should; every control's
 // edge has at least 3:1 contrast.
 func TestSharePanelBrowser(t *testing.T) {
-	chromium := testenv.Chromium(t)
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			s := startServer(t, b)
-			tab := newBrowser(t, chromium)
-			for _, vp := range viewports {
-				t.Run(vp.name, func(t *testing.T) {
-					testSharePanelBrowser(t, s, tab, b.Name+"-"+vp.name, vp.w, vp.h)
-				})
-			}
-		})
-	}
-}
-
-// browserDo runs steps, saving a screenshot and failing the test on error.
-type browserDo func(what string, steps ...chromedp.Action[chromedp.Void])
-
-func browserHelpers(t *testing.T, ctx context.Context, name string) (browserDo, func(js string) string) {
-	do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, steps...); err != nil {
-			shot(ctx, t, "failed-"+name+".png")
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	eval := func(js string) string {
-		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-		if err != nil {
-			t.Fatalf("evaluate %s: %v", js, err)
-		}
-		return v
-	}
-	return do, eval
+	inEveryBrowserSize(t, testSharePanelBrowser)
 }
 
 // contrastJS measures, for every visible control of the page, the

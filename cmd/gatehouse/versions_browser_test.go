@@ -13,7 +13,6 @@ import (
 
 	"gatehouse"
 	"gatehouse/internal/store"
-	"gatehouse/internal/testenv"
 )
 
 // TestVersionsBrowser, on a desktop (1280×900) and a phone (390×844) and
@@ -22,18 +21,7 @@ import (
 // and size; Restore makes the old content current again, as a new
 // version, and the history shows it.
 func TestVersionsBrowser(t *testing.T) {
-	chromium := testenv.Chromium(t)
-	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			s := startServer(t, b)
-			tab := newBrowser(t, chromium)
-			for _, vp := range viewports {
-				t.Run(vp.name, func(t *testing.T) {
-					testVersionsBrowser(t, s, tab, b.Name+"-"+vp.name, vp.w, vp.h)
-				})
-			}
-		})
-	}
+	inEveryBrowserSize(t, testVersionsBrowser)
 }
 
 func testVersionsBrowser(t *testing.T, s *server, tab context.Context, name string, w, h int64) {
