@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
+	"github.com/chromedp/cdproto/accessibility"
 	"github.com/chromedp/chromedp"
 
 	"gatehouse/internal/testenv"
@@ -51,4 +53,24 @@ func browserHelpers(t *testing.T, ctx context.Context, name string) (browserDo, 
 		return v
 	}
 	return do, eval
+}
+
+// axString reads an accessibility property's value as text: strings as
+// they are, booleans as "true" or "false", anything else as its JSON.
+func axString(v *accessibility.Value) string {
+	if v == nil {
+		return ""
+	}
+	var s any
+	json.Unmarshal(v.Value, &s)
+	switch x := s.(type) {
+	case string:
+		return x
+	case bool:
+		if x {
+			return "true"
+		}
+		return "false"
+	}
+	return string(v.Value)
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -44,34 +43,17 @@ func axFieldByID(t *testing.T, ctx context.Context, id string) axFieldState {
 	if err != nil {
 		t.Fatal(err)
 	}
-	str := func(v *accessibility.Value) string {
-		if v == nil {
-			return ""
-		}
-		var s any
-		json.Unmarshal(v.Value, &s)
-		switch x := s.(type) {
-		case string:
-			return x
-		case bool:
-			if x {
-				return "true"
-			}
-			return "false"
-		}
-		return string(v.Value)
-	}
 	for _, n := range tree.Nodes {
 		if n.BackendDOMNodeID != nodes[0].BackendNodeID {
 			continue
 		}
-		st := axFieldState{Name: str(n.Name), Description: str(n.Description)}
+		st := axFieldState{Name: axString(n.Name), Description: axString(n.Description)}
 		for _, p := range n.Properties {
 			switch p.Name {
 			case "invalid":
-				st.Invalid = str(p.Value) == "true"
+				st.Invalid = axString(p.Value) == "true"
 			case "focused":
-				st.Focused = str(p.Value) == "true"
+				st.Focused = axString(p.Value) == "true"
 			}
 		}
 		return st

@@ -90,36 +90,19 @@ func axField(t *testing.T, ctx context.Context, name string) (invalid, focused b
 	if err != nil {
 		t.Fatal(err)
 	}
-	str := func(v *accessibility.Value) string {
-		if v == nil {
-			return ""
-		}
-		var s any
-		json.Unmarshal(v.Value, &s)
-		switch x := s.(type) {
-		case string:
-			return x
-		case bool:
-			if x {
-				return "true"
-			}
-			return "false"
-		}
-		return string(v.Value)
-	}
 	for _, n := range tree.Nodes {
-		if n.Ignored || str(n.Name) != name {
+		if n.Ignored || axString(n.Name) != name {
 			continue
 		}
 		for _, p := range n.Properties {
 			switch p.Name {
 			case "invalid":
-				invalid = str(p.Value) == "true"
+				invalid = axString(p.Value) == "true"
 			case "focused":
-				focused = str(p.Value) == "true"
+				focused = axString(p.Value) == "true"
 			}
 		}
-		return invalid, focused, str(n.Description)
+		return invalid, focused, axString(n.Description)
 	}
 	t.Fatalf("no accessibility node named %q", name)
 	return
