@@ -5,8 +5,11 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"hash"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -141,27 +144,95 @@ func ChainHash(prev string, r *Record) string { return KeyedChainHash(nil, prev,
 // write the database but lacks the key cannot rewrite the chain; a nil key
 // gives the plain SHA-256 of ChainHash.
 func KeyedChainHash(key []byte, prev string, r *Record) string {
-	h := sha256.New()
-	if key != nil {
-		h = hmac.New(sha256.New, key)
-	}
-	field := func(s string) {
-		h.Write([]byte(strconv.Itoa(len(s))))
-		h.Write([]byte{':'})
-		h.Write([]byte(s))
-		h.Write([]byte{','})
-	}
-	field("gatehouse-audit-v1")
-	field(prev)
-	field(strconv.FormatInt(r.Seq, 10))
-	field(r.ID)
-	field(r.CreationTime.UTC().Format(time.RFC3339Nano))
-	for _, s := range []string{r.Operation, r.UserID, r.UserType, r.ClientIP, r.UserAgent,
+	// Every download hashes a record: the encoding goes into one pooled
+	// buffer, and the keyed MAC is reused rather than keyed again.
+	st := chainStates.get(key)
+	b := st.buf[:0]
+	b = chainField(b, "gatehouse-audit-v1")
+	b = chainField(b, prev)
+	var num [40]byte
+	b = chainFieldBytes(b, strconv.AppendInt(num[:0], r.Seq, 10))
+	b = chainField(b, r.ID)
+	var tm [64]byte
+	b = chainFieldBytes(b, r.CreationTime.UTC().AppendFormat(tm[:0], time.RFC3339Nano))
+	for _, s := range [...]string{r.Operation, r.UserID, r.UserType, r.ClientIP, r.UserAgent,
 		r.ObjectID, r.ItemType, r.SourceFileName, r.SourceRelativeURL, r.TargetUserOrGroupName,
 		r.TargetUserOrGroupType, r.UniqueSharingID, r.EventData, r.ResultStatus} {
-		field(s)
+		b = chainField(b, s)
 	}
-	return hex.EncodeToString(h.Sum(nil))
+	var sum [sha256.Size]byte
+	if st.mac == nil {
+		sum = sha256.Sum256(b)
+	} else {
+		st.mac.Reset()
+		st.mac.Write(b)
+		st.mac.Sum(sum[:0])
+	}
+	st.buf = b
+	chainStates.put(st)
+	return hex.EncodeToString(sum[:])
+}
+
+// chainField appends s length-prefixed: "len:s,".
+func chainField(b []byte, s string) []byte {
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, ':')
+	b = append(b, s...)
+	return append(b, ',')
+}
+
+func chainFieldBytes(b, s []byte) []byte {
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, ':')
+	b = append(b, s...)
+	return append(b, ',')
+}
+
+// chainState is a hashing buffer with the MAC for one key (nil: none).
+type chainState struct {
+	key string
+	mac hash.Hash
+	buf []byte
+}
+
+// chainPool keeps chainStates. A process uses one key, so states keyed
+// otherwise are simply dropped when they come back.
+type chainPool struct {
+	last atomic.Pointer[keyedPool]
+}
+
+type keyedPool struct {
+	key   string
+	isNil bool
+	pool  sync.Pool
+}
+
+var chainStates chainPool
+
+func (c *chainPool) get(key []byte) *chainState {
+	kp := c.last.Load()
+	if kp == nil || kp.isNil != (key == nil) || kp.key != string(key) {
+		kp = &keyedPool{key: string(key), isNil: key == nil}
+		c.last.Store(kp)
+	}
+	if st, ok := kp.pool.Get().(*chainState); ok {
+		return st
+	}
+	st := &chainState{key: kp.key, buf: make([]byte, 0, 512)}
+	if key != nil {
+		st.mac = hmac.New(sha256.New, []byte(kp.key))
+	}
+	return st
+}
+
+func (c *chainPool) put(st *chainState) {
+	if cap(st.buf) > 64<<10 {
+		return // one huge record should not pin its buffer
+	}
+	kp := c.last.Load()
+	if kp != nil && kp.isNil == (st.mac == nil) && kp.key == st.key {
+		kp.pool.Put(st)
+	}
 }
 
 // EventData encodes extra details of a record as a JSON object.
