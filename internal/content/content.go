@@ -7,7 +7,6 @@ import (
 	"io"
 	"maps"
 	"net/http"
-	"strings"
 
 	"gatehouse"
 	"gatehouse/internal/httpx"
@@ -35,45 +34,75 @@ func ServeData(w http.ResponseWriter, r *http.Request, s *store.Store, by gateho
 	}
 	defer f.Close()
 	hd := w.Header()
-	saved := hd.Clone()
-	hd.Set("Content-Disposition", httpx.ContentDisposition(it.Name))
-	hd.Set("X-Content-Type-Options", "nosniff")
-	hd.Set("Content-Type", safeContentType(it.MimeType))
-	// Should a browser render it anyway, the content runs with no rights.
-	hd.Set("Content-Security-Policy", "default-src 'none'; sandbox")
-	hd.Set("ETag", it.ETag())
-	hd.Set("Cache-Control", "private, no-cache")
-	rw := &recordingWriter{ResponseWriter: w, record: func(status int) error {
-		if r.Method == http.MethodHead {
-			return nil
-		}
-		var data map[string]any
-		if len(extra) > 0 {
-			data = maps.Clone(extra)
-		}
-		if status == http.StatusPartialContent {
-			if data == nil {
-				data = map[string]any{}
-			}
-			data["range"] = clip(r.Header.Get("Range"), maxRangeData)
-			if cr := hd.Get("Content-Range"); cr != "" {
-				data["served"] = cr // one range; several go as multipart
-			}
-		}
-		return s.RecordAccessData(r.Context(), by, gatehouse.OpFileDownloaded, it, data)
-	}}
+	// Kept to answer with the error instead, should the record fail. Set
+	// and ServeContent replace value slices, never write into them, so the
+	// slices themselves are enough.
+	var savedArr [16]savedHeader
+	saved := savedArr[:0]
+	for k, v := range hd {
+		saved = append(saved, savedHeader{k, v})
+	}
+	// One backing array for the values set here, instead of one each.
+	vals := [...]string{httpx.ContentDisposition(it.Name), "nosniff", safeContentType(it.MimeType),
+		// Should a browser render it anyway, the content runs with no rights.
+		"default-src 'none'; sandbox",
+		it.ETag(), "private, no-cache"}
+	hv := vals[:]
+	for i, k := range [...]string{"Content-Disposition", "X-Content-Type-Options", "Content-Type",
+		"Content-Security-Policy", "Etag", "Cache-Control"} {
+		hd[k] = hv[i : i+1 : i+1]
+	}
+	d := &download{r: r, s: s, by: by, it: it, extra: extra, hd: hd}
+	d.rw = recordingWriter{ResponseWriter: w, rec: d}
 	// ServeContent decides between 200, 206, 304, 412 and 416; the record
 	// is written when it sends the status, before any content.
-	http.ServeContent(rw, r, "", it.ModifiedAt, f)
-	if rw.err != nil {
+	http.ServeContent(&d.rw, r, "", it.ModifiedAt, f)
+	if d.rw.err != nil {
 		// Nothing was sent: the caller answers with the error instead.
 		clear(hd)
-		for k, v := range saved {
-			hd[k] = v
+		for _, kv := range saved {
+			hd[kv.key] = kv.values
 		}
-		return rw.err
+		return d.rw.err
 	}
 	return nil
+}
+
+type savedHeader struct {
+	key    string
+	values []string
+}
+
+// download records one answer of ServeData; the writer lives in it so a
+// download costs one allocation here, not a writer and a closure.
+type download struct {
+	rw    recordingWriter
+	r     *http.Request
+	s     *store.Store
+	by    gatehouse.Actor
+	it    *gatehouse.Item
+	extra map[string]any
+	hd    http.Header
+}
+
+func (d *download) record(status int) error {
+	if d.r.Method == http.MethodHead {
+		return nil
+	}
+	var data map[string]any
+	if len(d.extra) > 0 {
+		data = maps.Clone(d.extra)
+	}
+	if status == http.StatusPartialContent {
+		if data == nil {
+			data = map[string]any{}
+		}
+		data["range"] = clip(d.r.Header.Get("Range"), maxRangeData)
+		if cr := d.hd.Get("Content-Range"); cr != "" {
+			data["served"] = cr // one range; several go as multipart
+		}
+	}
+	return d.s.RecordAccessData(d.r.Context(), d.by, gatehouse.OpFileDownloaded, d.it, data)
 }
 
 // maxRangeData bounds the Range header kept in a download record.
@@ -90,10 +119,17 @@ func clip(s string, n int) string {
 // about to be sent, and sends nothing if that fails.
 type recordingWriter struct {
 	http.ResponseWriter
-	record func(status int) error
-	wrote  bool
-	err    error
+	rec   recorder
+	wrote bool
+	err   error
 }
+
+type recorder interface{ record(status int) error }
+
+// recordFunc is a recorder made of a function.
+type recordFunc func(status int) error
+
+func (f recordFunc) record(status int) error { return f(status) }
 
 func (w *recordingWriter) WriteHeader(status int) {
 	if w.wrote {
@@ -101,7 +137,7 @@ func (w *recordingWriter) WriteHeader(status int) {
 	}
 	w.wrote = true
 	if status == http.StatusOK || status == http.StatusPartialContent {
-		if w.err = w.record(status); w.err != nil {
+		if w.err = w.rec.record(status); w.err != nil {
 			return
 		}
 	}
@@ -130,9 +166,23 @@ func (w *recordingWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter
 // safeContentType keeps types a browser could run as a page from being sent
 // as such, even though downloads are attachments.
 func safeContentType(t string) string {
-	lower := strings.ToLower(t)
-	if t == "" || strings.Contains(lower, "html") || strings.Contains(lower, "xml") || strings.Contains(lower, "javascript") {
+	if t == "" || containsFold(t, "html") || containsFold(t, "xml") || containsFold(t, "javascript") {
 		return "application/octet-stream"
 	}
 	return t
+}
+
+// containsFold reports whether s contains sub, a lower-case ASCII word,
+// in any ASCII case, without the copy strings.ToLower makes.
+func containsFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		j := 0
+		for j < len(sub) && (s[i+j] == sub[j] || s[i+j]|0x20 == sub[j] && 'a' <= sub[j] && sub[j] <= 'z') {
+			j++
+		}
+		if j == len(sub) {
+			return true
+		}
+	}
+	return false
 }

@@ -66,7 +66,7 @@ func Preview(w http.ResponseWriter, r *http.Request, s *store.Store, by gatehous
 	hd.Set("Cross-Origin-Resource-Policy", "same-origin")
 	hd.Set("ETag", it.ETag())
 	hd.Set("Cache-Control", "private, no-cache")
-	rw := &recordingWriter{ResponseWriter: w, record: func(status int) error {
+	rw := &recordingWriter{ResponseWriter: w, rec: recordFunc(func(status int) error {
 		if r.Method == http.MethodHead {
 			return nil
 		}
@@ -75,7 +75,7 @@ func Preview(w http.ResponseWriter, r *http.Request, s *store.Store, by gatehous
 			data = map[string]any{"range": clip(r.Header.Get("Range"), maxRangeData)}
 		}
 		return s.RecordAccessData(r.Context(), by, gatehouse.OpFilePreviewed, it, data)
-	}}
+	})}
 	http.ServeContent(rw, r, "", it.ModifiedAt, f)
 	if rw.err != nil {
 		clear(hd)

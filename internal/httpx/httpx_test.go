@@ -1,6 +1,7 @@
 package httpx
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -104,3 +105,37 @@ func TestErrorHidesInternals(t *testing.T) {
 type errSecret struct{}
 
 func (errSecret) Error() string { return "dial db: password=hunter2" }
+
+// TestContentDispositionMatchesReference compares ContentDisposition with
+// a plain rendering of its rules (RFC 6266 fallback, RFC 8187 encoding)
+// over names of every kind, including invalid UTF-8 and control bytes.
+func TestContentDispositionMatchesReference(t *testing.T) {
+	reference := func(name string) string {
+		var ascii, enc strings.Builder
+		for _, c := range name {
+			if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '%' {
+				ascii.WriteByte('_')
+			} else {
+				ascii.WriteRune(c)
+			}
+		}
+		for _, b := range []byte(name) {
+			if 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || strings.IndexByte("!#$&+-.^_`|~", b) >= 0 {
+				enc.WriteByte(b)
+			} else {
+				fmt.Fprintf(&enc, "%%%02X", b)
+			}
+		}
+		return `attachment; filename="` + ascii.String() + `"; filename*=UTF-8''` + enc.String()
+	}
+	names := []string{"", "a.txt", "report 2024.pdf", `we "quote" \ it%.txt`, "日本.pdf", "e\u0301.txt",
+		"tab\there", "bad\xff\xfeutf8", "~!#$&+-.^_`|", "'()*,/:;<=>?@[]{}", "\x00\x1f\x7f"}
+	for b := range 256 {
+		names = append(names, "x"+string([]byte{byte(b)})+"y")
+	}
+	for _, n := range names {
+		if got, want := ContentDisposition(n), reference(n); got != want {
+			t.Errorf("ContentDisposition(%q) = %s, want %s", n, got, want)
+		}
+	}
+}

@@ -99,6 +99,11 @@ func RealClient(trusted []netip.Prefix, secureBase bool) func(http.Handler) http
 					r.Host = h
 				}
 			}
+			if secure == (r.TLS != nil) {
+				// Secure says as much without it; saves copying the request.
+				next.ServeHTTP(w, r)
+				return
+			}
 			next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), secureKey{}, secure)))
 		})
 	}
