@@ -19,7 +19,24 @@ func (s *Store) RecordAccess(ctx context.Context, by gatehouse.Actor, op string,
 func (s *Store) RecordAccessData(ctx context.Context, by gatehouse.Actor, op string, it *gatehouse.Item, data map[string]any) error {
 	r := s.itemRecord(op, by, it)
 	r.EventData = gatehouse.EventData(data)
-	req := accessReq{rec: r, done: make(chan error, 1)}
+	use := viewUse(ctx)
+	req := accessReq{rec: r}
+	req.epoch, req.viewed = use.pending()
+	err := s.queueAccess(ctx, req)
+	if !errors.Is(err, errStale) {
+		return err
+	}
+	// Something changed since the request read its facts from the view:
+	// if none of them did, the decision stands as of now.
+	if !use.recheck() {
+		return gatehouse.Errorf(gatehouse.ECONFLICT, "Access to this item changed while it was being opened; open it again.")
+	}
+	return s.queueAccess(ctx, accessReq{rec: r})
+}
+
+// queueAccess hands req to the access writer and waits for its commit.
+func (s *Store) queueAccess(ctx context.Context, req accessReq) error {
+	req.done = make(chan error, 1)
 	s.accessMu.RLock()
 	if s.access == nil {
 		s.accessMu.RUnlock()
@@ -37,10 +54,14 @@ func (s *Store) RecordAccessData(ctx context.Context, by gatehouse.Actor, op str
 	return <-req.done
 }
 
-// accessReq is one access record waiting for the group commit.
+// accessReq is one access record waiting for the group commit. A request
+// decided from the view (viewed) carries the epoch of its facts: its record
+// commits only if the epoch is still that.
 type accessReq struct {
-	rec  *gatehouse.Record
-	done chan error
+	rec    *gatehouse.Record
+	done   chan error
+	viewed bool
+	epoch  int64
 }
 
 // accessWriter appends access records (downloads, views) in batches: every
@@ -75,9 +96,9 @@ func (s *Store) accessWriter(queue <-chan accessReq) {
 		}
 		timer.Stop()
 		busy = len(batch) > 1
-		err := s.appendBatch(batch)
-		for _, r := range batch {
-			r.done <- err
+		errs := s.appendBatch(batch)
+		for i, r := range batch {
+			r.done <- errs[i]
 		}
 	}
 }
@@ -85,16 +106,38 @@ func (s *Store) accessWriter(queue <-chan accessReq) {
 // accessLinger is how long a busy access writer waits to fill a batch.
 const accessLinger = 500 * time.Microsecond
 
-func (s *Store) appendBatch(batch []accessReq) error {
+func (s *Store) appendBatch(batch []accessReq) []error {
+	errs := make([]error, len(batch))
+	fail := func(err error) []error {
+		for i := range errs {
+			errs[i] = err
+		}
+		return errs
+	}
 	tx, err := s.begin(context.Background())
 	if err != nil {
-		return err
+		return fail(err)
 	}
 	defer tx.Rollback()
-	for _, r := range batch {
+	tx.access = true
+	// The epoch is read under the head's lock: no change can commit
+	// between this read and the batch's commit on SQLite, and on
+	// PostgreSQL one that does commits after every request here began.
+	_, _, epoch, err := tx.head()
+	if err != nil {
+		return fail(err)
+	}
+	for i, r := range batch {
+		if r.viewed && r.epoch != epoch {
+			errs[i] = errStale
+			continue
+		}
 		if err := tx.audit(r.rec); err != nil {
-			return err
+			return fail(err)
 		}
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return fail(err)
+	}
+	return errs
 }

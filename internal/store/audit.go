@@ -38,50 +38,84 @@ func (tx *Tx) audit(r *gatehouse.Record) error {
 
 // Commit appends the transaction's records to the chain and commits. The
 // head row is locked here, last, so the change and its records commit
-// together and the chain stays in one order across nodes.
+// together and the chain stays in one order across nodes. Every commit but
+// the access writer's raises the access epoch in the same statement (see
+// view.go): access records change no fact a decision reads.
 func (tx *Tx) Commit() error {
-	if len(tx.records) > 0 {
-		q := `SELECT seq, hash FROM audit_head WHERE id = 1`
+	if len(tx.records) == 0 && tx.access {
+		return tx.commitEpoch()
+	}
+	if len(tx.records) == 0 {
+		if err := tx.queryRow(`UPDATE audit_head SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch`).Scan(&tx.epoch); err != nil {
+			return fmt.Errorf("raise access epoch: %w", err)
+		}
+		return tx.commitEpoch()
+	}
+	seq, hash, epoch, err := tx.head()
+	if err != nil {
+		return err
+	}
+	if !tx.access {
+		epoch++
+	}
+	tx.epoch = epoch
+	for _, r := range tx.records {
+		r.Seq, r.PrevHash = seq+1, hash
+		r.Hash = gatehouse.KeyedChainHash(tx.s.auditKey, r.PrevHash, r)
+		seq, hash = r.Seq, r.Hash
+	}
+	if tx.s.postgres {
+		if err := tx.appendRecordsPostgres(tx.records, seq, hash, epoch); err != nil {
+			return fmt.Errorf("append audit records: %w", err)
+		}
+	} else {
+		// SQLite runs in-process: a statement per record costs no
+		// round trip, and multi-row INSERTs measured no cheaper there.
+		for _, r := range tx.records {
+			if _, err := tx.exec(insertRecordSQL, r.Seq, r.ID, micros(r.CreationTime), r.Operation, r.UserID, r.UserType, r.ClientIP, r.UserAgent,
+				r.ObjectID, r.ItemType, r.SourceFileName, r.SourceRelativeURL, r.TargetUserOrGroupName,
+				r.TargetUserOrGroupType, r.UniqueSharingID, r.EventData, r.ResultStatus, r.PrevHash, r.Hash); err != nil {
+				return fmt.Errorf("append audit record: %w", err)
+			}
+		}
+		if _, err := tx.exec(`UPDATE audit_head SET seq = ?, hash = ?, epoch = ? WHERE id = 1`, seq, hash, epoch); err != nil {
+			return fmt.Errorf("advance audit head: %w", err)
+		}
+	}
+	return tx.commitEpoch()
+}
+
+// head reads the chain head and the access epoch, locking the row on
+// PostgreSQL (SQLite's write transactions begin IMMEDIATE), once per
+// transaction.
+func (tx *Tx) head() (seq int64, hash string, epoch int64, err error) {
+	if !tx.headRead {
+		q := `SELECT seq, hash, epoch FROM audit_head WHERE id = 1`
 		if tx.s.postgres {
 			q += ` FOR UPDATE`
 		}
-		var seq int64
-		var hash string
-		if err := tx.queryRow(q).Scan(&seq, &hash); err != nil {
-			return fmt.Errorf("read audit head: %w", err)
+		if err := tx.queryRow(q).Scan(&tx.headSeq, &tx.headHash, &tx.epoch); err != nil {
+			return 0, "", 0, fmt.Errorf("read audit head: %w", err)
 		}
-		for _, r := range tx.records {
-			r.Seq, r.PrevHash = seq+1, hash
-			r.Hash = gatehouse.KeyedChainHash(tx.s.auditKey, r.PrevHash, r)
-			seq, hash = r.Seq, r.Hash
-		}
-		if tx.s.postgres {
-			if err := tx.appendRecordsPostgres(tx.records, seq, hash); err != nil {
-				return fmt.Errorf("append audit records: %w", err)
-			}
-		} else {
-			// SQLite runs in-process: a statement per record costs no
-			// round trip, and multi-row INSERTs measured no cheaper there.
-			for _, r := range tx.records {
-				if _, err := tx.exec(insertRecordSQL, r.Seq, r.ID, micros(r.CreationTime), r.Operation, r.UserID, r.UserType, r.ClientIP, r.UserAgent,
-					r.ObjectID, r.ItemType, r.SourceFileName, r.SourceRelativeURL, r.TargetUserOrGroupName,
-					r.TargetUserOrGroupType, r.UniqueSharingID, r.EventData, r.ResultStatus, r.PrevHash, r.Hash); err != nil {
-					return fmt.Errorf("append audit record: %w", err)
-				}
-			}
-			if _, err := tx.exec(`UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`, seq, hash); err != nil {
-				return fmt.Errorf("advance audit head: %w", err)
-			}
-		}
+		tx.headRead = true
 	}
-	return tx.Tx.Commit()
+	return tx.headSeq, tx.headHash, tx.epoch, nil
+}
+
+// commitEpoch commits and lets this process's view know the epoch.
+func (tx *Tx) commitEpoch() error {
+	if err := tx.Tx.Commit(); err != nil {
+		return err
+	}
+	tx.s.view.advance(tx.epoch)
+	return nil
 }
 
 // appendRecordsPostgres inserts the records and advances the head to
-// (seq, hash) in one statement, one round trip whatever the number of
+// (seq, hash, epoch) in one statement, one round trip whatever the number of
 // records: each column goes as one array, and the INSERT runs as a
 // data-modifying WITH of the head's UPDATE.
-func (tx *Tx) appendRecordsPostgres(rs []*gatehouse.Record, seq int64, hash string) error {
+func (tx *Tx) appendRecordsPostgres(rs []*gatehouse.Record, seq int64, hash string, epoch int64) error {
 	var nums [2][]int64 // seq, creation_time
 	var texts [auditColumnCount - 2][]string
 	for i := range texts {
@@ -100,7 +134,7 @@ func (tx *Tx) appendRecordsPostgres(rs []*gatehouse.Record, seq int64, hash stri
 	for _, t := range texts[1:] {
 		args = append(args, t)
 	}
-	args = append(args, seq, hash)
+	args = append(args, seq, hash, epoch)
 	_, err := tx.exec(appendPostgresSQL, args...)
 	return err
 }
@@ -109,7 +143,7 @@ func (tx *Tx) appendRecordsPostgres(rs []*gatehouse.Record, seq int64, hash stri
 // creation_time, then the text columns.
 var appendPostgresSQL = `WITH ins AS (INSERT INTO audit_records (` + auditColumns + `)
 	SELECT * FROM unnest(?::bigint[], ?::text[], ?::bigint[]` + strings.Repeat(", ?::text[]", auditColumnCount-3) + `))
-	UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1`
+	UPDATE audit_head SET seq = ?, hash = ?, epoch = ? WHERE id = 1`
 
 const auditColumnCount = 19
 

@@ -45,6 +45,7 @@ type Store struct {
 	preparing  sync.Map       // write statements being cached
 	bg         sync.WaitGroup // those background preparations, awaited by Close // query text → *sql.Stmt on read or write; parsing dominates small queries
 
+	view       view // remembered access facts; view.go
 	codeKey    atomic.Pointer[[]byte]
 	auditKey   []byte      // HMAC key of the chain; nil hashes without a key (tests)
 	tokenAEAD  cipher.AEAD // seals stored link tokens; nil stores them as they are (tests)
@@ -316,6 +317,12 @@ type Tx struct {
 	now time.Time
 
 	records []*gatehouse.Record // appended to the chain in Commit
+
+	// access marks the access writer's batches, which leave the access
+	// epoch as it is; the head is read once and kept here.
+	access, headRead bool
+	headSeq, epoch   int64
+	headHash         string
 }
 
 // begin starts a write transaction.
