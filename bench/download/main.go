@@ -22,6 +22,10 @@
 //	go run ./bench/download --rounds 3 --duration 3s         # a quick run
 //	go run ./bench/download --postgres 'postgres://postgres@127.0.0.1:5432/test?sslmode=disable'
 //	go run ./bench/download --profile /tmp/prof              # CPU profiles of round 1 (pprof on)
+//	go run ./bench/download --strace                         # also system calls per answer (strace)
+//
+// Under the table it prints each server's memory during the rounds: its
+// peak RSS (VmHWM) above its idle RSS after the setup.
 package main
 
 import (
@@ -76,6 +80,7 @@ type config struct {
 	profile   string
 	gatehouse string
 	before    string
+	strace    bool
 }
 
 // sizes are the files each path serves.
@@ -106,6 +111,7 @@ func run() error {
 	flag.StringVar(&c.profile, "profile", "", "serve pprof on loopback and save a CPU profile of each path's first round into `dir`")
 	flag.StringVar(&c.gatehouse, "bin", "", "use this gatehouse `binary` instead of building one")
 	flag.StringVar(&c.before, "before", "", "also run this gatehouse `binary` (an earlier build) on each backend, side by side in the same rounds, to measure a change")
+	flag.BoolVar(&c.strace, "strace", false, "after the rounds, count the servers' I/O system calls per answer with strace -f -c, one run of --duration per size, server and path")
 	flag.Parse()
 	if c.clients < 1 || c.rounds < 1 || c.duration <= 0 || c.codes < 0 {
 		return errors.New("--clients, --rounds and --duration must be positive, --codes not negative")
@@ -208,6 +214,17 @@ func run() error {
 		}
 	}
 
+	// Each server's memory during the rounds: its RSS now, idle, and its
+	// peak (VmHWM) from here on, so the setup's peak does not count.
+	procs := []*process{baseline}
+	for _, t := range targets {
+		procs = append(procs, t.srv)
+	}
+	for _, p := range procs {
+		p.idleRSS = p.memory()["VmRSS"]
+		p.resetPeak()
+	}
+
 	// One run is one (size, server, path); each round does every run once,
 	// in an order rotated by one each round, so drift in the machine's load
 	// spreads over all of them.
@@ -280,6 +297,16 @@ func run() error {
 		}
 	}
 
+	for _, p := range procs {
+		p.peakRSS = p.memory()["VmHWM"]
+	}
+	var traced []straceResult
+	if c.strace {
+		if traced, err = traceSyscalls(c, work, baseline, targets, paths); err != nil {
+			return err
+		}
+	}
+
 	// Every download left its record: the audit log must hold as many
 	// FileDownloaded records as content answers were counted (and more:
 	// answers cut off at the end of a run were recorded but not counted).
@@ -290,6 +317,10 @@ func run() error {
 	}
 
 	printTable(c, targets, paths, rps, cpuPer, codeRates)
+	printMemory(baseline, targets)
+	if c.strace {
+		printSyscalls(c, traced)
+	}
 	return nil
 }
 
@@ -505,6 +536,9 @@ type process struct {
 	cmd  *exec.Cmd
 	base string
 	log  *syncBuffer
+	// idleRSS and peakRSS are the RSS before the rounds and the peak
+	// during them, in bytes; 0 where /proc does not tell.
+	idleRSS, peakRSS int64
 }
 
 type syncBuffer struct {
