@@ -32,7 +32,7 @@ func badValues(vs map[string][]string) bool {
 // CheckInput refuses a request whose path or query string holds a NUL or
 // bytes that are not UTF-8.
 func CheckInput(r *http.Request) error {
-	if badText(r.URL.Path) || badValues(r.URL.Query()) {
+	if badText(r.URL.Path) || r.URL.RawQuery != "" && badValues(r.URL.Query()) {
 		return gatehouse.Errorf(gatehouse.EINVALID, "The address holds characters that are not allowed: a NUL byte, or bytes that are not UTF-8.")
 	}
 	return nil
