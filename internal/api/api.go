@@ -49,7 +49,7 @@ func (h *Handler) Register(mux httpx.Mux) {
 	route("GET /v1.0/drives/{d}/items/{i}", h.getItem)
 	route("GET /v1.0/drives/{d}/items/{i}/children", h.listChildren)
 	route("POST /v1.0/drives/{d}/items/{i}/children", h.createFolder)
-	mux.Handle("GET /v1.0/drives/{d}/items/{i}/content", checkInput(http.HandlerFunc(h.content)))
+	mux.Handle("GET /v1.0/drives/{d}/items/{i}/content", checkInput(authn.Remembering(http.HandlerFunc(h.content))))
 	route("PUT /v1.0/drives/{d}/items/{rest...}", h.upload) // {parent}:/{name}:/content or {id}/content
 	route("PATCH /v1.0/drives/{d}/items/{i}", h.updateItem)
 	route("DELETE /v1.0/drives/{d}/items/{i}", h.deleteItem)

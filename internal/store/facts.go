@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strconv"
 	"strings"
+	"time"
 
 	"gatehouse"
 )
@@ -91,7 +93,21 @@ func (s *Store) placeFor(q querier, p gatehouse.Principal, it *gatehouse.Item, r
 // ItemFacts loads an item of a drive and the facts about it for p: whether
 // p owns the drive, and the item's ancestry. Returns ENOTFOUND.
 func (s *Store) ItemFacts(ctx context.Context, p gatehouse.Principal, driveID, id string) (*gatehouse.Item, gatehouse.ItemFacts, error) {
-	return s.itemFacts(reader{s, ctx}, p, driveID, id)
+	type facts struct {
+		it *gatehouse.Item
+		f  gatehouse.ItemFacts
+	}
+	key := viewKey3("item", strconv.Itoa(int(p.Kind))+"\x00"+p.UserID+"\x00"+p.Email, driveID, id)
+	v, err := remember(s, ctx, key, func() (facts, time.Time, error) {
+		it, f, err := s.itemFacts(reader{s, ctx}, p, driveID, id)
+		f.Now = time.Time{}
+		return facts{it, f}, time.Time{}, err
+	})
+	v.f.Now = s.Now()
+	if err != nil {
+		return nil, v.f, err
+	}
+	return copyItem(v.it), v.f, nil
 }
 
 // itemFacts is ItemFacts in a transaction or, through reader, outside one.
@@ -156,6 +172,23 @@ func joinPath(names []string) string {
 // for the token's user, in one query for the download path where round
 // trips add up. Errors as UserByToken, then ENOTFOUND.
 func (s *Store) TokenItemFacts(ctx context.Context, secret, driveID, id string) (*gatehouse.User, *gatehouse.Item, gatehouse.ItemFacts, error) {
+	type facts struct {
+		u  *gatehouse.User
+		it *gatehouse.Item
+		f  gatehouse.ItemFacts
+	}
+	v, err := remember(s, ctx, viewKey3("token", hashSecret(secret), driveID, id), func() (facts, time.Time, error) {
+		u, it, f, err := s.tokenItemFacts(ctx, secret, driveID, id)
+		return facts{u, it, f}, guestUntil(u), err
+	})
+	if err != nil {
+		return v.u, v.it, v.f, err
+	}
+	v.f.Now = s.Now()
+	return v.u, copyItem(v.it), v.f, nil
+}
+
+func (s *Store) tokenItemFacts(ctx context.Context, secret, driveID, id string) (*gatehouse.User, *gatehouse.Item, gatehouse.ItemFacts, error) {
 	var u gatehouse.User
 	var uc, uu int64
 	var rootID string
@@ -182,7 +215,7 @@ func (s *Store) TokenItemFacts(ctx context.Context, secret, driveID, id string) 
 	if err := s.refuseExpiredGuest(ctx, &u); err != nil { // guest_expiry.go
 		return nil, nil, gatehouse.ItemFacts{}, err
 	}
-	f := gatehouse.ItemFacts{Access: access, Now: s.Now()}
+	f := gatehouse.ItemFacts{Access: access}
 	if err := s.placeFor(reader{s, ctx}, gatehouse.UserPrincipal(&u), it, rootID, &f); err != nil {
 		return nil, nil, f, err
 	}
@@ -195,26 +228,50 @@ func (s *Store) TokenItemFacts(ctx context.Context, secret, driveID, id string) 
 // shared item for that principal. Unknown tokens are ENOTFOUND; the link's
 // state is the decision's to judge.
 func (s *Store) RecipientLink(ctx context.Context, token, secret string) (*gatehouse.Link, gatehouse.Principal, gatehouse.ItemFacts, error) {
+	type facts struct {
+		l *gatehouse.Link
+		p gatehouse.Principal
+		f gatehouse.ItemFacts
+	}
+	key := viewKey3("recipient", hashSecret(token), hashSecret(secret), "")
+	v, err := remember(s, ctx, key, func() (facts, time.Time, error) {
+		l, p, f, until, err := s.recipientLink(ctx, token, secret)
+		f.Now = time.Time{}
+		return facts{l, p, f}, until, err
+	})
+	v.f.Now = s.Now()
+	if err != nil {
+		return nil, gatehouse.Principal{}, v.f, err
+	}
+	l := *v.l
+	return &l, v.p, v.f, nil
+}
+
+// recipientLink is RecipientLink from the database, with the end of the
+// recipient's session (zero without one).
+func (s *Store) recipientLink(ctx context.Context, token, secret string) (*gatehouse.Link, gatehouse.Principal, gatehouse.ItemFacts, time.Time, error) {
 	var email string
+	var sessionEnd int64
 	var onLink, ownerDisabled bool
 	l, err := s.scanLink(s.queryRow(ctx, `SELECT `+prefixed("links.", linkColumns)+`, COALESCE(x.email, ''),
-			r.email IS NOT NULL, COALESCE(u.disabled, FALSE)
+			r.email IS NOT NULL, COALESCE(u.disabled, FALSE), COALESCE(x.expires_at, 0)
 		FROM links
 		JOIN drives d ON d.id = links.drive_id LEFT JOIN users u ON u.id = d.owner_id
 		LEFT JOIN recipient_sessions x ON x.hash = ? AND x.expires_at > ?
 		LEFT JOIN link_recipients r ON r.link_id = links.id AND r.email = x.email
-		WHERE links.token_hash = ?`, hashSecret(secret), micros(s.Now()), hashSecret(token)), &email, &onLink, &ownerDisabled)
+		WHERE links.token_hash = ?`, hashSecret(secret), micros(s.Now()), hashSecret(token)), &email, &onLink, &ownerDisabled, &sessionEnd)
 	if err := linkFound(len(token), err); err != nil {
-		return nil, gatehouse.Principal{}, gatehouse.ItemFacts{}, err
+		return nil, gatehouse.Principal{}, gatehouse.ItemFacts{}, time.Time{}, err
 	}
 	if l.Dormant {
-		return nil, gatehouse.Principal{}, gatehouse.ItemFacts{}, notFound("The link")
+		return nil, gatehouse.Principal{}, gatehouse.ItemFacts{}, time.Time{}, notFound("The link")
 	}
 	var p gatehouse.Principal
+	var until time.Time
 	if email != "" {
-		p = gatehouse.RecipientPrincipal(email)
+		p, until = gatehouse.RecipientPrincipal(email), fromMicros(sessionEnd)
 	}
-	return l, p, s.linkFacts(l, p, 0, onLink, false, ownerDisabled), nil
+	return l, p, s.linkFacts(l, p, 0, onLink, false, ownerDisabled), until, nil
 }
 
 // UserLink resolves a link token with the facts about the shared item for
@@ -270,6 +327,22 @@ func (s *Store) linkFacts(l *gatehouse.Link, p gatehouse.Principal, access gateh
 // the link's facts: whether it lies inside the share is for the decision.
 // Returns ENOTFOUND.
 func (s *Store) LinkedItem(ctx context.Context, l *gatehouse.Link, f gatehouse.ItemFacts, id string) (*gatehouse.Item, gatehouse.ItemFacts, error) {
+	type facts struct {
+		it       *gatehouse.Item
+		ancestry []string
+	}
+	v, err := remember(s, ctx, viewKey3("linked", l.DriveID, id, ""), func() (facts, time.Time, error) {
+		it, f, err := s.linkedItem(ctx, l, f, id)
+		return facts{it, f.Ancestry}, time.Time{}, err
+	})
+	if err != nil {
+		return nil, f, err
+	}
+	f.Ancestry = v.ancestry
+	return copyItem(v.it), f, nil
+}
+
+func (s *Store) linkedItem(ctx context.Context, l *gatehouse.Link, f gatehouse.ItemFacts, id string) (*gatehouse.Item, gatehouse.ItemFacts, error) {
 	var rootID string
 	it, err := scanItem(s.queryRow(ctx, `SELECT `+itemColumns+`, d.root_id FROM items JOIN drives d ON d.id = items.drive_id
 		WHERE items.id = ? AND items.drive_id = ?`, id, l.DriveID), &rootID)
@@ -306,4 +379,27 @@ func (s *Store) DriveFacts(ctx context.Context, p gatehouse.Principal, driveID s
 		f.Access = access
 	}
 	return d, f, nil
+}
+
+// viewKey3 is a key of the view: a kind of fact and what it is about.
+func viewKey3(kind, a, b, c string) string {
+	return kind + "\x00" + a + "\x00" + b + "\x00" + c
+}
+
+// copyItem gives each request its own copy of an item from the view.
+func copyItem(it *gatehouse.Item) *gatehouse.Item {
+	if it == nil {
+		return nil
+	}
+	c := *it
+	return &c
+}
+
+// guestUntil keeps a guest's facts out of the view: a guest's access ends
+// with a clock (guest_expiry.go), a member's only with a change.
+func guestUntil(u *gatehouse.User) time.Time {
+	if u != nil && u.UserType == gatehouse.UserTypeGuest {
+		return time.Unix(0, 1)
+	}
+	return time.Time{}
 }

@@ -8,6 +8,7 @@ import (
 	"mime"
 	"path"
 	"strings"
+	"time"
 
 	"gatehouse"
 )
@@ -61,7 +62,15 @@ func scanDrive(row *sql.Row, extra ...any) (*gatehouse.Drive, error) {
 
 // DriveByOwner returns a user's personal drive. Returns ENOTFOUND.
 func (s *Store) DriveByOwner(ctx context.Context, userID string) (*gatehouse.Drive, error) {
-	return scanDrive(s.queryRow(ctx, `SELECT `+driveColumns+` FROM drives WHERE owner_id = ? AND drive_type = ?`, userID, gatehouse.DriveTypePersonal))
+	d, err := remember(s, ctx, viewKey3("drive", userID, "", ""), func() (*gatehouse.Drive, time.Time, error) {
+		d, err := scanDrive(s.queryRow(ctx, `SELECT `+driveColumns+` FROM drives WHERE owner_id = ? AND drive_type = ?`, userID, gatehouse.DriveTypePersonal))
+		return d, time.Time{}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := *d
+	return &c, nil
 }
 
 // Drive returns a drive by id. Returns ENOTFOUND.

@@ -252,20 +252,47 @@ func (tx *Tx) createSession(userID string, ttl time.Duration) (string, error) {
 // UserBySession returns the enabled user of a live web session. Returns
 // EUNAUTHORIZED.
 func (s *Store) UserBySession(ctx context.Context, secret string) (*gatehouse.User, error) {
-	u, err := scanUser(s.queryRow(ctx, `SELECT u.id, u.email, u.display_name, u.user_type, u.is_admin, u.disabled, u.created_at, u.updated_at
+	u, err := remember(s, ctx, viewKey3("session", hashSecret(secret), "", ""), func() (*gatehouse.User, time.Time, error) {
+		return s.userBySession(ctx, secret)
+	})
+	if err != nil {
+		return nil, err
+	}
+	c := *u
+	return &c, nil
+}
+
+// userBySession is UserBySession from the database, with when the facts
+// end: the session's expiry, or at once for a guest (guestUntil).
+func (s *Store) userBySession(ctx context.Context, secret string) (*gatehouse.User, time.Time, error) {
+	var end int64
+	u, err := scanUser(withColumns{s.queryRow(ctx, `SELECT u.id, u.email, u.display_name, u.user_type, u.is_admin, u.disabled, u.created_at, u.updated_at,
+			x.expires_at
 		FROM sessions x JOIN users u ON u.id = x.user_id WHERE x.hash = ? AND x.expires_at > ? AND u.disabled = ?`,
-		hashSecret(secret), micros(s.Now()), false))
+		hashSecret(secret), micros(s.Now()), false), []any{&end}})
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "Your session has ended. Please sign in again.")
+		return nil, time.Time{}, gatehouse.Errorf(gatehouse.EUNAUTHORIZED, "Your session has ended. Please sign in again.")
 	}
 	if err == nil {
 		err = s.refuseExpiredGuest(ctx, u) // guest_expiry.go
 	}
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
-	return u, nil
+	until := fromMicros(end)
+	if g := guestUntil(u); !g.IsZero() {
+		until = g
+	}
+	return u, until, nil
 }
+
+// withColumns scans the columns its scanner's caller knows, then extra.
+type withColumns struct {
+	sc    interface{ Scan(...any) error }
+	extra []any
+}
+
+func (w withColumns) Scan(dest ...any) error { return w.sc.Scan(append(dest, w.extra...)...) }
 
 // Logout ends a web session.
 func (s *Store) Logout(ctx context.Context, secret string) error {
@@ -290,8 +317,16 @@ func (s *Store) Logout(ctx context.Context, secret string) error {
 // record, as the insert decides which one is first.
 func (s *Store) RecordLinkUse(ctx context.Context, by gatehouse.Actor, l *gatehouse.Link, session string) error {
 	h := hashSecret(session)
-	var n int
-	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM session_link_uses WHERE session_hash = ? AND link_id = ?`, h, l.ID).Scan(&n); err != nil || n > 0 {
+	// Only a use already made is remembered: the first one must insert.
+	used, err := remember(s, ctx, viewKey3("used", h, l.ID, ""), func() (bool, time.Time, error) {
+		var n int
+		err := s.queryRow(ctx, `SELECT COUNT(*) FROM session_link_uses WHERE session_hash = ? AND link_id = ?`, h, l.ID).Scan(&n)
+		if n == 0 {
+			return false, time.Unix(0, 1), err
+		}
+		return true, time.Time{}, err
+	})
+	if err != nil || used {
 		return err
 	}
 	tx, err := s.begin(ctx)

@@ -1,0 +1,105 @@
+package store_test
+
+import (
+	"context"
+	"testing"
+
+	"gatehouse"
+	"gatehouse/internal/store"
+	"gatehouse/internal/testenv"
+)
+
+// The view saves the download path its queries, yet a request decided
+// from it gets its record, and so its content, only if nothing it was
+// decided on has changed by the commit: a change by another node (or the
+// CLI, another process) that this node's view has not heard of included.
+func TestViewDecidesAgainstCurrentState(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b)
+			u, by, d := e.member("ann@example.com")
+			f := e.file(by, d, d.RootID, "a.txt", "a")
+			other := e.open(t.TempDir()) // another node on the same database
+			tok, secret, err := e.CreateToken(ctx, u.ID, "sync")
+			if err != nil {
+				t.Fatal(err)
+			}
+			read := func() (context.Context, *store.ViewUse, *gatehouse.Item, error) {
+				c, use := store.Remembering(ctx)
+				_, it, _, err := e.TokenItemFacts(c, secret, d.ID, f.ID)
+				return c, use, it, err
+			}
+			download := func(c context.Context, it *gatehouse.Item) error {
+				return e.RecordAccessData(c, by, gatehouse.OpFileDownloaded, it, nil)
+			}
+
+			// A second read comes from the view: a rename behind the
+			// store's back, which raises no epoch, does not show.
+			if _, _, _, err := read(); err != nil {
+				t.Fatal(err)
+			}
+			e.exec(`UPDATE items SET name = 'behind.txt' WHERE id = ?`, f.ID)
+			c, use, it, err := read()
+			if err != nil || it.Name != "a.txt" {
+				t.Fatalf("second read: %v, %+v; want a.txt from the view", err, it)
+			}
+			if err := download(c, it); err != nil || use.Stale() {
+				t.Fatalf("download with nothing changed: %v (stale %v)", err, use.Stale())
+			}
+			e.exec(`UPDATE items SET name = 'a.txt' WHERE id = ?`, f.ID)
+
+			// Another node revokes the token. This node's view has not
+			// heard and still answers, but the record does not commit.
+			if err := other.RevokeToken(ctx, tok.ID); err != nil {
+				t.Fatal(err)
+			}
+			c, use, it, err = read()
+			if err != nil {
+				t.Fatalf("read after the revocation elsewhere: %v (want it from the view)", err)
+			}
+			before := e.auditCount()
+			if err := download(c, it); err == nil || !use.Stale() {
+				t.Fatalf("download on a revoked token: %v (stale %v); want refused and stale", err, use.Stale())
+			}
+			if n := e.auditCount() - before; n != 0 {
+				t.Fatalf("%d records for a download refused at the commit", n)
+			}
+			// Decided again from the database, the token is refused.
+			if _, _, _, err := e.TokenItemFacts(ctx, secret, d.ID, f.ID); gatehouse.ErrorCode(err) != gatehouse.EUNAUTHORIZED {
+				t.Fatalf("fresh read: %v, want unauthorized", err)
+			}
+			c, use, _, err = read()
+			if gatehouse.ErrorCode(err) != gatehouse.EUNAUTHORIZED {
+				t.Fatalf("read from the view after the refusal: %v, want unauthorized", err)
+			}
+
+			// A change elsewhere that touches none of a request's facts
+			// (another token, a commit without audit records) costs the
+			// request a second read, not its download.
+			_, secret2, err := e.CreateToken(ctx, u.ID, "laptop")
+			if err != nil {
+				t.Fatal(err)
+			}
+			read2 := func() (context.Context, *store.ViewUse, *gatehouse.Item) {
+				c, use := store.Remembering(ctx)
+				_, it, _, err := e.TokenItemFacts(c, secret2, d.ID, f.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c, use, it
+			}
+			read2()
+			if _, _, err := other.CreateToken(ctx, u.ID, "phone"); err != nil {
+				t.Fatal(err)
+			}
+			c, use, it = read2()
+			before = e.auditCount()
+			if err := download(c, it); err != nil || use.Stale() {
+				t.Fatalf("download after an unrelated change: %v (stale %v)", err, use.Stale())
+			}
+			if n := e.auditCount() - before; n != 1 {
+				t.Fatalf("%d records for one download", n)
+			}
+		})
+	}
+}
