@@ -170,7 +170,9 @@ func KeyedChainHash(key []byte, prev string, r *Record) string {
 	}
 	st.buf = b
 	chainStates.put(st)
-	return hex.EncodeToString(sum[:])
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], sum[:])
+	return string(out[:])
 }
 
 // chainField appends s length-prefixed: "len:s,".
