@@ -160,18 +160,18 @@ func KeyedChainHash(key []byte, prev string, r *Record) string {
 		r.TargetUserOrGroupType, r.UniqueSharingID, r.EventData, r.ResultStatus} {
 		b = chainField(b, s)
 	}
-	var sum [sha256.Size]byte
+	sum := st.sum[:]
 	if st.mac == nil {
-		sum = sha256.Sum256(b)
+		st.sum = sha256.Sum256(b)
 	} else {
 		st.mac.Reset()
 		st.mac.Write(b)
-		st.mac.Sum(sum[:0])
+		sum = st.mac.Sum(st.sum[:0])
 	}
+	var out [2 * sha256.Size]byte
+	hex.Encode(out[:], sum)
 	st.buf = b
 	chainStates.put(st)
-	var out [2 * sha256.Size]byte
-	hex.Encode(out[:], sum[:])
 	return string(out[:])
 }
 
@@ -195,6 +195,7 @@ type chainState struct {
 	key string
 	mac hash.Hash
 	buf []byte
+	sum [sha256.Size]byte
 }
 
 // chainPool keeps chainStates. A process uses one key, so states keyed
