@@ -318,7 +318,10 @@ func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, r
 	}
 	var sess *RecipientSession
 	var failed error
-	err = s.inTx(ctx, func(tx *Tx) (err error) {
+	// Group-committed with the verifications waiting alongside it
+	// (passcode_batch.go); its change and records commit together all the
+	// same.
+	err = s.inVerifyBatch(ctx, ip, func(tx *Tx) (err error) {
 		sess, failed, err = s.verifyPasscode(tx, l, email, code, wellFormed, remember, ip, ua)
 		return err
 	})
