@@ -13,6 +13,36 @@ import (
 	"gatehouse/internal/testenv"
 )
 
+// serveFixture opens a store on be with a member and a 4 KiB text file.
+// The caller closes the store.
+func serveFixture(tb testing.TB, be testenv.Backend) (*store.Store, gatehouse.Actor, *gatehouse.Item) {
+	tb.Helper()
+	ctx := context.Background()
+	dir := tb.TempDir()
+	blobs, err := blob.Open(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, err := store.Open(ctx, be.DSN(tb, dir), blobs, store.Options{BaseURL: "https://files.example.com"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	u, err := s.CreateUser(ctx, gatehouse.SystemActor(), store.NewUser{Email: "ann@example.com", DisplayName: "Ann", Password: "correct horse battery"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	by := gatehouse.UserActor(u, "192.0.2.1", "bench")
+	d, err := s.DriveByOwner(ctx, u.ID)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	it, _, err := s.PutFile(ctx, by, d.ID, d.RootID, "report 2024.txt", strings.NewReader(strings.Repeat("x", 4096)), 1<<20)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return s, by, it
+}
+
 // BenchmarkServeData is one 4 KiB download through ServeData on each
 // backend, record included; -benchmem shows what a download allocates.
 //
@@ -20,30 +50,8 @@ import (
 func BenchmarkServeData(b *testing.B) {
 	for _, be := range testenv.Backends() {
 		b.Run(be.Name, func(b *testing.B) {
-			ctx := context.Background()
-			dir := b.TempDir()
-			blobs, err := blob.Open(dir)
-			if err != nil {
-				b.Fatal(err)
-			}
-			s, err := store.Open(ctx, be.DSN(b, dir), blobs, store.Options{BaseURL: "https://files.example.com"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			b.Cleanup(func() { s.Close() })
-			u, err := s.CreateUser(ctx, gatehouse.SystemActor(), store.NewUser{Email: "ann@example.com", DisplayName: "Ann", Password: "correct horse battery"})
-			if err != nil {
-				b.Fatal(err)
-			}
-			by := gatehouse.UserActor(u, "192.0.2.1", "bench")
-			d, err := s.DriveByOwner(ctx, u.ID)
-			if err != nil {
-				b.Fatal(err)
-			}
-			it, _, err := s.PutFile(ctx, by, d.ID, d.RootID, "report 2024.txt", strings.NewReader(strings.Repeat("x", 4096)), 1<<20)
-			if err != nil {
-				b.Fatal(err)
-			}
+			s, by, it := serveFixture(b, be)
+			defer s.Close()
 			r := httptest.NewRequest(http.MethodGet, "/content", nil)
 			b.ReportAllocs()
 			for b.Loop() {
