@@ -218,25 +218,28 @@ func ContentDisposition(name string) string {
 	if plain {
 		return pre + name + mid + name
 	}
-	b := make([]byte, 0, len(pre)+len(mid)+4*len(name))
-	b = append(b, pre...)
+	var b strings.Builder // its String does not copy
+	b.Grow(len(pre) + len(mid) + 4*len(name))
+	b.WriteString(pre)
 	for _, c := range name {
 		if c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '%' {
-			b = append(b, '_')
+			b.WriteByte('_')
 		} else {
-			b = append(b, byte(c))
+			b.WriteByte(byte(c))
 		}
 	}
-	b = append(b, mid...)
+	b.WriteString(mid)
 	const hexDigits = "0123456789ABCDEF"
 	for i := 0; i < len(name); i++ {
 		if c := name[i]; attrChar(c) {
-			b = append(b, c)
+			b.WriteByte(c)
 		} else {
-			b = append(b, '%', hexDigits[c>>4], hexDigits[c&15])
+			b.WriteByte('%')
+			b.WriteByte(hexDigits[c>>4])
+			b.WriteByte(hexDigits[c&15])
 		}
 	}
-	return string(b)
+	return b.String()
 }
 
 // attrChar reports whether c goes unescaped in an RFC 8187 value.
