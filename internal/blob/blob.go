@@ -139,7 +139,7 @@ func syncDir(dir string) {
 
 // Open opens the content of key for reading.
 func (s *Store) Open(key string) (*os.File, error) {
-	return os.Open(s.Path(key))
+	return openFile(s.Path(key))
 }
 
 // Remove deletes the content of key; missing content is not an error.

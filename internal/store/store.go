@@ -41,9 +41,10 @@ type Store struct {
 	accessMu   sync.RWMutex   // guards access against Close
 	access     chan accessReq // see accessWriter; nil once closed
 	accessDone chan struct{}
-	stmts      sync.Map
+	stmts      sync.Map       // query text → *sql.Stmt on read (and on write, on PostgreSQL's one pool)
+	wstmts     sync.Map       // the same on SQLite's writer: no key built per call
 	preparing  sync.Map       // write statements being cached
-	bg         sync.WaitGroup // those background preparations, awaited by Close // query text → *sql.Stmt on read or write; parsing dominates small queries
+	bg         sync.WaitGroup // those background preparations, awaited by Close
 
 	view       view // remembered access facts; view.go
 	codeKey    atomic.Pointer[[]byte]
@@ -170,6 +171,7 @@ func (s *Store) Close() error {
 	s.accessMu.Unlock()
 	s.bg.Wait()
 	s.stmts.Range(func(k, v any) bool { v.(*sql.Stmt).Close(); return true })
+	s.wstmts.Range(func(k, v any) bool { v.(*sql.Stmt).Close(); return true })
 	err := s.write.Close()
 	if s.read != s.write {
 		if e := s.read.Close(); err == nil {
@@ -406,22 +408,26 @@ func (tx *Tx) lockDrive(driveID string) error {
 // stmt returns q prepared on db, preparing it once per process. The set of
 // query texts is fixed by the code, so the cache stays small.
 func (s *Store) stmt(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, error) {
-	key := q
-	if db == s.write && s.write != s.read {
-		key = "w:" + q
-	}
-	if st, ok := s.stmts.Load(key); ok {
+	cache := s.stmtCache(db)
+	if st, ok := cache.Load(q); ok {
 		return st.(*sql.Stmt), nil
 	}
 	st, err := db.PrepareContext(ctx, s.rebind(q))
 	if err != nil {
 		return nil, err
 	}
-	if prev, loaded := s.stmts.LoadOrStore(key, st); loaded {
+	if prev, loaded := cache.LoadOrStore(q, st); loaded {
 		st.Close()
 		return prev.(*sql.Stmt), nil
 	}
 	return st, nil
+}
+
+func (s *Store) stmtCache(db *sql.DB) *sync.Map {
+	if db == s.write && s.write != s.read {
+		return &s.wstmts
+	}
+	return &s.stmts
 }
 
 // stmt returns q prepared for this transaction's connection. A statement
@@ -429,12 +435,12 @@ func (s *Store) stmt(ctx context.Context, db *sql.DB, q string) (*sql.Stmt, erro
 // background: preparing on the pool needs a connection, and SQLite's only
 // writer connection is the one this transaction holds.
 func (tx *Tx) stmt(q string) (*sql.Stmt, error) {
+	if st, ok := tx.s.stmtCache(tx.s.write).Load(q); ok {
+		return tx.StmtContext(tx.ctx, st.(*sql.Stmt)), nil
+	}
 	key := q
 	if tx.s.write != tx.s.read {
 		key = "w:" + q
-	}
-	if st, ok := tx.s.stmts.Load(key); ok {
-		return tx.StmtContext(tx.ctx, st.(*sql.Stmt)), nil
 	}
 	if _, loaded := tx.s.preparing.LoadOrStore(key, true); !loaded {
 		tx.s.bg.Add(1)
