@@ -336,8 +336,8 @@ func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, r
 
 // verifyPasscode tries the code in tx. A failed try is committed with its
 // records and reported as the failure to answer (errBadCode or
-// errDeadCode); a refused one returns errBadCode, which rolls back, so it
-// checks and counts nothing.
+// errDeadCode); a refused one returns errBadCode, which rolls back (to its
+// savepoint, in a batch), so it checks and counts nothing.
 func (s *Store) verifyPasscode(tx *Tx, l *gatehouse.Link, email, code string, wellFormed, remember bool, ip, ua string) (*RecipientSession, error, error) {
 	it, _, err := s.item(tx, l.DriveID, l.ItemID)
 	if err != nil {
