@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"gatehouse"
@@ -106,7 +107,7 @@ func (s *Store) accessWriter(queue <-chan accessReq) {
 // accessLinger is how long a busy access writer waits to fill a batch.
 const accessLinger = 500 * time.Microsecond
 
-func (s *Store) appendBatch(batch []accessReq) []error {
+func (s *Store) appendBatch(batch []accessReq) (out []error) {
 	errs := make([]error, len(batch))
 	fail := func(err error) []error {
 		for i := range errs {
@@ -114,6 +115,13 @@ func (s *Store) appendBatch(batch []accessReq) []error {
 		}
 		return errs
 	}
+	// A panic fails the batch's requests, not the whole server: the
+	// transaction rolls back, so none of their content is sent.
+	defer func() {
+		if v := recover(); v != nil {
+			out = fail(fmt.Errorf("store: access batch: %v", v))
+		}
+	}()
 	tx, err := s.begin(context.Background())
 	if err != nil {
 		return fail(err)
