@@ -71,9 +71,9 @@ func (v *view) put(key string, e viewEntry) {
 type ViewUse struct {
 	mu     sync.Mutex
 	used   bool
-	epoch  int64                       // the least epoch of the facts used
+	epoch  int64         // the least epoch of the facts used
 	checks []func() bool // each reads a fact again: the same?
-	stale  bool                        // a fact changed: decide again
+	stale  bool          // a fact changed: decide again
 }
 
 type viewKey struct{}
