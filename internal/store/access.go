@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"gatehouse"
@@ -122,6 +123,11 @@ func (s *Store) appendBatch(batch []accessReq) (out []error) {
 			out = fail(fmt.Errorf("store: access batch: %v", v))
 		}
 	}()
+	if s.postgres {
+		if errs, ok := s.appendKnownHead(batch); ok {
+			return errs
+		}
+	}
 	tx, err := s.begin(context.Background())
 	if err != nil {
 		return fail(err)
@@ -149,3 +155,48 @@ func (s *Store) appendBatch(batch []accessReq) (out []error) {
 	}
 	return errs
 }
+
+// appendKnownHead appends a batch on PostgreSQL in one statement, its own
+// transaction, instead of four round trips: it chains the records to the
+// head this process last saw commit, and the statement advances the head
+// and inserts them only if the head, and the access epoch the requests'
+// facts were read at, are still those. Otherwise nothing is written and
+// it is false: the batch goes the long way, which reads the head.
+func (s *Store) appendKnownHead(batch []accessReq) ([]error, bool) {
+	h := s.lastHead.Load()
+	if h == nil {
+		return nil, false
+	}
+	errs := make([]error, len(batch))
+	rs := make([]*gatehouse.Record, 0, len(batch))
+	now := s.Now().UTC().Truncate(time.Microsecond)
+	for _, r := range batch {
+		if r.viewed && r.epoch != h.epoch {
+			return nil, false // the long way tells stale from current
+		}
+		prepareRecord(r.rec, now)
+		rs = append(rs, r.rec)
+	}
+	seq, hash := s.chain(rs, h.seq, h.hash)
+	args := append([]any{seq, hash, h.seq, h.epoch}, recordColumns(rs)...)
+	st, err := s.stmt(context.Background(), s.write, appendKnownHeadSQL)
+	if err != nil {
+		return nil, false
+	}
+	res, err := st.ExecContext(context.Background(), args...)
+	if err != nil {
+		return nil, false
+	}
+	if n, err := res.RowsAffected(); err != nil || n != int64(len(rs)) {
+		s.lastHead.CompareAndSwap(h, nil)
+		return nil, false
+	}
+	s.lastHead.CompareAndSwap(h, &chainHead{seq: seq, hash: hash, epoch: h.epoch})
+	return errs, true
+}
+
+// appendKnownHeadSQL takes the record columns as appendPostgresSQL does,
+// then the new head (seq, hash) and the expected (seq, epoch).
+var appendKnownHeadSQL = `WITH h AS (UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1 AND seq = ? AND epoch = ? RETURNING 1)
+	INSERT INTO audit_records (` + auditColumns + `)
+	SELECT * FROM unnest(?::bigint[], ?::text[], ?::bigint[]` + strings.Repeat(", ?::text[]", auditColumnCount-3) + `) WHERE EXISTS (SELECT 1 FROM h)`

@@ -23,17 +23,22 @@ const auditColumns = `seq, id, creation_time, operation, user_id, user_type, cli
 // head is locked only in Commit, after every other lock the transaction
 // takes, so writers cannot deadlock on it and hold it briefly.
 func (tx *Tx) audit(r *gatehouse.Record) error {
+	prepareRecord(r, tx.now)
+	tx.records = append(tx.records, r)
+	return nil
+}
+
+// prepareRecord gives r its id, time and status as of now.
+func prepareRecord(r *gatehouse.Record, now time.Time) {
 	r.ID = gatehouse.NewUUID()
 	if r.CreationTime.IsZero() { // only the seeder sets its own times
-		r.CreationTime = tx.now
+		r.CreationTime = now
 	}
 	r.CreationTime = r.CreationTime.UTC().Truncate(time.Microsecond)
 	if r.ResultStatus == "" {
 		r.ResultStatus = "Succeeded"
 	}
 	r.Clamp()
-	tx.records = append(tx.records, r)
-	return nil
 }
 
 // Commit appends the transaction's records to the chain and commits. The
@@ -46,9 +51,10 @@ func (tx *Tx) Commit() error {
 		return tx.commitEpoch()
 	}
 	if len(tx.records) == 0 {
-		if err := tx.queryRow(`UPDATE audit_head SET epoch = epoch + 1 WHERE id = 1 RETURNING epoch`).Scan(&tx.epoch); err != nil {
+		if err := tx.queryRow(`UPDATE audit_head SET epoch = epoch + 1 WHERE id = 1 RETURNING seq, hash, epoch`).Scan(&tx.headSeq, &tx.headHash, &tx.epoch); err != nil {
 			return fmt.Errorf("raise access epoch: %w", err)
 		}
+		tx.headRead = true
 		return tx.commitEpoch()
 	}
 	seq, hash, epoch, err := tx.head()
@@ -58,12 +64,8 @@ func (tx *Tx) Commit() error {
 	if !tx.access {
 		epoch++
 	}
-	tx.epoch = epoch
-	for _, r := range tx.records {
-		r.Seq, r.PrevHash = seq+1, hash
-		r.Hash = gatehouse.KeyedChainHash(tx.s.auditKey, r.PrevHash, r)
-		seq, hash = r.Seq, r.Hash
-	}
+	seq, hash = tx.s.chain(tx.records, seq, hash)
+	tx.headSeq, tx.headHash, tx.epoch = seq, hash, epoch
 	if tx.s.postgres {
 		if err := tx.appendRecordsPostgres(tx.records, seq, hash, epoch); err != nil {
 			return fmt.Errorf("append audit records: %w", err)
@@ -108,13 +110,35 @@ func (tx *Tx) head() (seq int64, hash string, epoch int64, err error) {
 	return tx.headSeq, tx.headHash, tx.epoch, nil
 }
 
-// commitEpoch commits and lets this process's view know the epoch.
+// chain links rs to the head (seq, hash) and returns the new head.
+func (s *Store) chain(rs []*gatehouse.Record, seq int64, hash string) (int64, string) {
+	for _, r := range rs {
+		r.Seq, r.PrevHash = seq+1, hash
+		r.Hash = gatehouse.KeyedChainHash(s.auditKey, r.PrevHash, r)
+		seq, hash = r.Seq, r.Hash
+	}
+	return seq, hash
+}
+
+// commitEpoch commits and lets this process's view know the epoch and,
+// when the transaction read or wrote it, the head.
 func (tx *Tx) commitEpoch() error {
 	if err := tx.Tx.Commit(); err != nil {
 		return err
 	}
 	tx.s.view.advance(tx.epoch)
+	if tx.headRead {
+		tx.s.lastHead.Store(&chainHead{seq: tx.headSeq, hash: tx.headHash, epoch: tx.epoch})
+	}
 	return nil
+}
+
+// chainHead is the head of the chain and the access epoch as this
+// process last saw them commit: a guess, which appendKnownHead checks.
+type chainHead struct {
+	seq   int64
+	hash  string
+	epoch int64
 }
 
 // appendRecordsPostgres inserts the records and advances the head to
@@ -122,6 +146,13 @@ func (tx *Tx) commitEpoch() error {
 // records: each column goes as one array, and the INSERT runs as a
 // data-modifying WITH of the head's UPDATE.
 func (tx *Tx) appendRecordsPostgres(rs []*gatehouse.Record, seq int64, hash string, epoch int64) error {
+	_, err := tx.exec(appendPostgresSQL, append(recordColumns(rs), seq, hash, epoch)...)
+	return err
+}
+
+// recordColumns returns the records' columns as arrays, in auditColumns'
+// order: seq, id, creation_time, then the text columns.
+func recordColumns(rs []*gatehouse.Record) []any {
 	var nums [2][]int64 // seq, creation_time
 	var texts [auditColumnCount - 2][]string
 	for i := range texts {
@@ -140,9 +171,7 @@ func (tx *Tx) appendRecordsPostgres(rs []*gatehouse.Record, seq int64, hash stri
 	for _, t := range texts[1:] {
 		args = append(args, t)
 	}
-	args = append(args, seq, hash, epoch)
-	_, err := tx.exec(appendPostgresSQL, args...)
-	return err
+	return args
 }
 
 // appendPostgresSQL takes the columns in auditColumns' order: seq, id,

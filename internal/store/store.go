@@ -47,6 +47,7 @@ type Store struct {
 	bg         sync.WaitGroup // those background preparations, awaited by Close
 
 	view       view // remembered access facts; view.go
+	lastHead   atomic.Pointer[chainHead]
 	codeKey    atomic.Pointer[[]byte]
 	auditKey   []byte      // HMAC key of the chain; nil hashes without a key (tests)
 	tokenAEAD  cipher.AEAD // seals stored link tokens; nil stores them as they are (tests)
