@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"gatehouse"
+	"gatehouse/internal/store"
 	"gatehouse/internal/testenv"
 )
 
@@ -53,6 +54,54 @@ func TestRecordAccessBatches(t *testing.T) {
 			}
 			if len(seen) != n {
 				t.Errorf("%d distinct downloaders recorded, want %d", len(seen), n)
+			}
+			if m, brk, err := e.VerifyAudit(ctx); err != nil || brk != nil || int(m) != e.auditCount() {
+				t.Errorf("VerifyAudit: %d, %+v, %v; want %d and no break", m, brk, err, e.auditCount())
+			}
+		})
+	}
+}
+
+// Two nodes appending access records and changes at once keep one chain:
+// each node's access writer guesses the head it last saw commit, and a
+// guess the other node has overtaken must write nothing.
+func TestAccessBatchesOfTwoNodes(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b)
+			other := e.open(t.TempDir())
+			u, by, d := e.member("ann@example.com")
+			f := e.file(by, d, d.RootID, "a.txt", "a")
+			before := e.auditCount()
+			const n = 16
+			var wg sync.WaitGroup
+			for i := range n {
+				for _, s := range []*store.Store{e.Store, other} {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for j := range 20 {
+							if err := s.RecordAccess(ctx, by, gatehouse.OpFileDownloaded, f); err != nil {
+								t.Errorf("RecordAccess %d/%d: %v", i, j, err)
+								return
+							}
+						}
+					}()
+				}
+			}
+			// Changes in between raise the epoch and move the head.
+			for j := range 10 {
+				if _, _, err := other.CreateToken(ctx, u.ID, fmt.Sprint("t", j)); err != nil {
+					t.Fatal(err)
+				}
+				name := fmt.Sprint("Ann ", j)
+				if _, err := other.UpdateUser(ctx, by, u.ID, store.UserUpdate{DisplayName: &name}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			wg.Wait()
+			if got, want := e.auditCount()-before, 2*n*20+10; got != want {
+				t.Errorf("%d records, want %d (640 downloads, 10 user updates)", got, want)
 			}
 			if m, brk, err := e.VerifyAudit(ctx); err != nil || brk != nil || int(m) != e.auditCount() {
 				t.Errorf("VerifyAudit: %d, %+v, %v; want %d and no break", m, brk, err, e.auditCount())
