@@ -38,8 +38,9 @@ type viewEntry struct {
 	val   any
 }
 
-// viewSize bounds the view; past it the view starts over.
-const viewSize = 1 << 16
+// viewSize bounds the view (an entry is about a kilobyte); past it the
+// view starts over.
+const viewSize = 1 << 14
 
 // advance raises the known epoch to e.
 func (v *view) advance(e int64) {
