@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"gatehouse"
 	"gatehouse/internal/store"
@@ -99,6 +100,37 @@ func TestViewDecidesAgainstCurrentState(t *testing.T) {
 			}
 			if n := e.auditCount() - before; n != 1 {
 				t.Fatalf("%d records for one download", n)
+			}
+		})
+	}
+}
+
+// What the view holds ends with the session it came from: a web session
+// read from the view a moment before it expires is not one after.
+func TestViewEndsWithTheSession(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b)
+			e.member("ann@example.com")
+			_, secret, err := e.Login(ctx, "ann@example.com", password, "192.0.2.1", "test")
+			if err != nil {
+				t.Fatal(err)
+			}
+			read := func() error {
+				c, _ := store.Remembering(ctx)
+				_, err := e.UserBySession(c, secret)
+				return err
+			}
+			if err := read(); err != nil {
+				t.Fatal(err)
+			}
+			e.clock.Advance(store.SessionTTL - time.Second)
+			if err := read(); err != nil {
+				t.Fatalf("a second before the session ends: %v", err)
+			}
+			e.clock.Advance(time.Second)
+			if err := read(); gatehouse.ErrorCode(err) != gatehouse.EUNAUTHORIZED {
+				t.Fatalf("when the session ends: %v, want unauthorized", err)
 			}
 		})
 	}
