@@ -339,9 +339,12 @@ func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, r
 // errDeadCode); a refused one returns errBadCode, which rolls back (to its
 // savepoint, in a batch), so it checks and counts nothing.
 func (s *Store) verifyPasscode(tx *Tx, l *gatehouse.Link, email, code string, wellFormed, remember bool, ip, ua string) (*RecipientSession, error, error) {
-	it, _, err := s.item(tx, l.DriveID, l.ItemID)
-	if err != nil {
-		return nil, nil, err
+	var it *gatehouse.Item
+	if !s.postgres { // read with the codes on PostgreSQL
+		var err error
+		if it, _, err = s.item(tx, l.DriveID, l.ItemID); err != nil {
+			return nil, nil, err
+		}
 	}
 	actor := recipientActor(email, ip, ua)
 	now := micros(tx.now)
@@ -357,6 +360,10 @@ func (s *Store) verifyPasscode(tx *Tx, l *gatehouse.Link, email, code string, we
 	}
 	if blocked > now {
 		return nil, nil, errBadCode
+	}
+
+	if s.postgres {
+		return s.verifyPasscodePostgres(tx, l, actor, email, code, wellFormed, remember, ip, ipKey.key, blocked)
 	}
 
 	var paused int
@@ -394,14 +401,149 @@ func (s *Store) verifyPasscode(tx *Tx, l *gatehouse.Link, email, code string, we
 		}
 		reason = why
 	}
+	return tx.verifyFailed(l, it, actor, reason, paused > 0)
+}
+
+// verifyFailed records a failed try and answers it.
+func (tx *Tx) verifyFailed(l *gatehouse.Link, it *gatehouse.Item, actor gatehouse.Actor, reason string, paused bool) (*RecipientSession, error, error) {
 	if err := tx.passcodeFailed(l, it, actor, reason); err != nil {
 		return nil, nil, err
 	}
-	dead, err := tx.codeDead(l.ID, email, ip, paused > 0)
+	dead, err := tx.codeDead(l.ID, actor.Email, actor.ClientIP, paused)
 	if err != nil || !dead {
 		return nil, errBadCode, err
 	}
 	return nil, errDeadCode, nil
+}
+
+// verifyPasscodePostgres is verifyPasscode's rest on PostgreSQL, where
+// every statement is a round trip: the item, the pause, the settings and
+// the live codes are read in one statement, and the matching code is charged its
+// try, redeemed, the client's charge given back and the session opened in
+// another. The tries are charged in the same order as on SQLite (tryCodes),
+// so the two answer alike.
+func (s *Store) verifyPasscodePostgres(tx *Tx, l *gatehouse.Link, actor gatehouse.Actor, email, code string,
+	wellFormed, remember bool, ip, ipKey string, blocked int64) (*RecipientSession, error, error) {
+	now := micros(tx.now)
+	// Read after the charge, in a snapshot of their own, so they see every
+	// try of this client before this one. The item's columns and query are
+	// item's (items.go); a row per live code, or one with none.
+	rows, err := tx.query(`SELECT `+itemColumns+`, d.root_id,
+			(SELECT COUNT(*) FROM verification_pauses WHERE link_id = ? AND email = ? AND client_ip = ? AND paused_until > ?),
+			(SELECT is_b2b_integration_enabled FROM sharing_settings WHERE id = 1),
+			(SELECT email_attestation_reauth_days FROM sharing_settings WHERE id = 1),
+			p.id, p.code_hash
+		FROM items JOIN drives d ON d.id = items.drive_id LEFT JOIN LATERAL (
+			SELECT id, code_hash, created_at FROM passcodes WHERE link_id = ? AND email = ? AND used_at = 0 AND killed = ? AND expires_at > ?
+		) p ON true
+		WHERE items.id = ? AND items.drive_id = ?
+		ORDER BY p.created_at DESC, p.id`, l.ID, email, ip, now, l.ID, email, false, now, l.ItemID, l.DriveID)
+	if err != nil {
+		return nil, nil, err
+	}
+	type liveCode struct{ id, hash string }
+	var codes []liveCode
+	var it *gatehouse.Item
+	var rootID string
+	var paused int
+	var b2b sql.NullBool
+	var reauthDays sql.NullInt64
+	for rows.Next() {
+		var id, hash sql.NullString
+		if it, err = scanItem(rows, &rootID, &paused, &b2b, &reauthDays, &id, &hash); err != nil {
+			rows.Close()
+			return nil, nil, err
+		}
+		if id.Valid {
+			codes = append(codes, liveCode{id.String, hash.String})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	if it == nil {
+		return nil, nil, notFound("The item") // rolls the charge back with the rest
+	}
+	if _, err := s.placeItem(tx, it, rootID); err != nil {
+		return nil, nil, err
+	}
+	if paused > 0 {
+		return tx.verifyFailed(l, it, actor, "paused", true)
+	}
+	key, err := tx.passcodeKey()
+	if err != nil {
+		return nil, nil, err
+	}
+	want := codeHash(key, l.ID, email, code)
+	checked := false
+	for _, c := range codes {
+		var tries int
+		if !wellFormed || !hmac.Equal([]byte(c.hash), []byte(want)) {
+			if err := tx.queryRow(`INSERT INTO passcode_tries (passcode_id, client_ip, tries) VALUES (?, ?, 1)
+				ON CONFLICT (passcode_id, client_ip) DO UPDATE SET tries = passcode_tries.tries + 1
+				RETURNING tries`, c.id, ip).Scan(&tries); err != nil {
+				return nil, nil, err
+			}
+			checked = checked || tries <= gatehouse.PasscodeMaxFailures
+			continue
+		}
+		if !b2b.Valid || !reauthDays.Valid {
+			// No settings row yet: create it as sharingSettings does.
+			st, err := tx.sharingSettings(false)
+			if err != nil {
+				return nil, nil, err
+			}
+			b2b.Bool, reauthDays.Int64 = st.IsB2BIntegrationEnabled, int64(st.EmailAttestationReAuthDays)
+		}
+		ttl := gatehouse.RecipientSessionTTL
+		if remember {
+			ttl = time.Duration(reauthDays.Int64) * 24 * time.Hour
+		}
+		sess := &RecipientSession{Secret: gatehouse.NewSecret(""), Email: email, Remember: remember, ExpiresAt: tx.now.Add(ttl)}
+		// The try is charged first; the code is redeemed only within the
+		// tries left, once (the guard on used_at), and only then is the
+		// client's charge given back and the session opened.
+		var redeemed int
+		if err := tx.queryRow(`WITH t AS (
+				INSERT INTO passcode_tries (passcode_id, client_ip, tries) VALUES (?, ?, 1)
+				ON CONFLICT (passcode_id, client_ip) DO UPDATE SET tries = passcode_tries.tries + 1
+				RETURNING tries
+			), u AS (
+				UPDATE passcodes SET used_at = ? WHERE id = ? AND used_at = 0 AND (SELECT tries FROM t) <= ?::integer RETURNING id
+			), r AS (
+				UPDATE login_attempts SET failures = failures - 1, blocked_until = ? WHERE key = ? AND failures > 0 AND EXISTS (SELECT 1 FROM u)
+			), s AS (
+				INSERT INTO recipient_sessions (id, hash, email, remember, client_ip, created_at, expires_at)
+				SELECT ?::text, ?::text, ?::text, ?::boolean, ?::text, ?::bigint, ?::bigint FROM u
+			)
+			SELECT (SELECT tries FROM t), (SELECT COUNT(*) FROM u)`,
+			c.id, ip, now, c.id, gatehouse.PasscodeMaxFailures, blocked, ipKey,
+			gatehouse.NewID(), hashSecret(sess.Secret), email, remember, ip, now, micros(sess.ExpiresAt)).Scan(&tries, &redeemed); err != nil {
+			return nil, nil, err
+		}
+		checked = checked || tries <= gatehouse.PasscodeMaxFailures
+		if redeemed == 0 {
+			continue // no tries left at it, or redeemed by a parallel try
+		}
+		r := s.linkRecord(gatehouse.OpPasscodeVerified, actor, it, l)
+		r.EventData = gatehouse.EventData(map[string]any{"remember": remember})
+		if err := tx.audit(r); err != nil {
+			return nil, nil, err
+		}
+		if b2b.Bool {
+			// With B2B integration, the outsider becomes a guest right here.
+			return sess, nil, tx.addEmailGuest(actor, email)
+		}
+		return sess, nil, nil
+	}
+	switch {
+	case len(codes) == 0:
+		return tx.verifyFailed(l, it, actor, "no live code", false)
+	case !checked:
+		return tx.verifyFailed(l, it, actor, "no tries left at the live codes", false)
+	}
+	return tx.verifyFailed(l, it, actor, "", false)
 }
 
 // codeDead reports whether the latest code of (link, email) can no longer
