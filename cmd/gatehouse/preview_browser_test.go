@@ -58,21 +58,7 @@ func TestPreviewBrowser(t *testing.T) {
 			tab := newBrowser(t, chromium)
 			ctx, cancel := context.WithTimeout(tab, 3*time.Minute)
 			defer cancel()
-			do := func(what string, steps ...chromedp.Action[chromedp.Void]) {
-				t.Helper()
-				if err := chromedp.Do(ctx, steps...); err != nil {
-					shot(ctx, t, "failed-preview-"+b.Name+".png")
-					t.Fatalf("%s: %v", what, err)
-				}
-			}
-			eval := func(js string) string {
-				t.Helper()
-				v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-				if err != nil {
-					t.Fatalf("evaluate %s: %v", js, err)
-				}
-				return v
-			}
+			do, eval := browserHelpers(t, ctx, "preview-"+b.Name)
 			bt := t
 			do("sign in",
 				chromedp.Navigate(s.URL+"/login"),
