@@ -133,7 +133,7 @@ func (s *Store) appendBatch(batch []accessReq) (out []error) {
 		return fail(err)
 	}
 	defer tx.Rollback()
-	tx.access = true
+	tx.keepEpoch = true
 	// The epoch is read under the head's lock: no change can commit
 	// between this read and the batch's commit on SQLite, and on
 	// PostgreSQL one that does commits after every request here began.

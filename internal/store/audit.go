@@ -44,10 +44,11 @@ func prepareRecord(r *gatehouse.Record, now time.Time) {
 // Commit appends the transaction's records to the chain and commits. The
 // head row is locked here, last, so the change and its records commit
 // together and the chain stays in one order across nodes. Every commit but
-// the access writer's raises the access epoch in the same statement (see
-// view.go): access records change no fact a decision reads.
+// the access writer's and mail delivery's raises the access epoch in the
+// same statement (see view.go): access records and the outbox are no fact
+// a decision reads.
 func (tx *Tx) Commit() error {
-	if len(tx.records) == 0 && tx.access {
+	if len(tx.records) == 0 && tx.keepEpoch {
 		return tx.commitEpoch()
 	}
 	if len(tx.records) == 0 {
@@ -61,7 +62,7 @@ func (tx *Tx) Commit() error {
 	if err != nil {
 		return err
 	}
-	if !tx.access {
+	if !tx.keepEpoch {
 		epoch++
 	}
 	seq, hash = tx.s.chain(tx.records, seq, hash)

@@ -78,6 +78,7 @@ func (s *Store) ClaimMail(ctx context.Context, limit int, lease time.Duration) (
 		return nil, err
 	}
 	defer tx.Rollback()
+	tx.keepEpoch = true // mail delivery decides no access
 	now := micros(tx.now)
 	q := `SELECT ` + outboxColumns + `, text_body, html_body FROM outbox
 		WHERE state = 'pending' AND next_attempt_at <= ? AND lease_until <= ? ORDER BY next_attempt_at, id LIMIT ?`
@@ -149,6 +150,7 @@ func (s *Store) MailSent(ctx context.Context, id string) error {
 		return err
 	}
 	defer tx.Rollback()
+	tx.keepEpoch = true // mail delivery decides no access
 	// Delivered mail keeps no body: it carries links and codes.
 	res, err := tx.exec(`UPDATE outbox SET state = 'sent', sent_at = ?, lease_until = 0, last_error = '', text_body = '', html_body = ''
 		WHERE id = ? AND state = 'pending'`, micros(tx.now), id)
@@ -171,6 +173,7 @@ func (s *Store) MailFailed(ctx context.Context, id, errText string, next time.Ti
 		return err
 	}
 	defer tx.Rollback()
+	tx.keepEpoch = true // mail delivery decides no access
 	var res sql.Result
 	if final {
 		// A failed passcode mail is never retried (its code is dead), so

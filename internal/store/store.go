@@ -321,11 +321,13 @@ type Tx struct {
 
 	records []*gatehouse.Record // appended to the chain in Commit
 
-	// access marks the access writer's batches, which leave the access
-	// epoch as it is; the head is read once and kept here.
-	access, headRead bool
-	headSeq, epoch   int64
-	headHash         string
+	// keepEpoch marks a transaction that changes nothing an access
+	// decision reads (the access writer's batches, mail delivery), so its
+	// commit leaves the access epoch as it is. The head is read once and
+	// kept here.
+	keepEpoch, headRead bool
+	headSeq, epoch      int64
+	headHash            string
 }
 
 // begin starts a write transaction.

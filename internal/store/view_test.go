@@ -135,3 +135,51 @@ func TestViewEndsWithTheSession(t *testing.T) {
 		})
 	}
 }
+
+// Delivering mail changes nothing a download is decided on, so it leaves
+// the epoch alone: a busy outbox on another node must not send every
+// download back to the database. A rename behind the store's back, which
+// raises no epoch either, shows whether the download was decided again.
+func TestMailDeliveryKeepsTheView(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b)
+			other := e.open(t.TempDir())
+			u, by, d := e.member("ann@example.com")
+			f := e.file(by, d, d.RootID, "a.txt", "a")
+			e.queueInvitations(2) // mail waiting in the outbox
+			_, secret, err := e.CreateToken(ctx, u.ID, "sync")
+			if err != nil {
+				t.Fatal(err)
+			}
+			read := func() (context.Context, *store.ViewUse, *gatehouse.Item) {
+				c, use := store.Remembering(ctx)
+				_, it, _, err := e.TokenItemFacts(c, secret, d.ID, f.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return c, use, it
+			}
+			read()
+			e.exec(`UPDATE items SET name = 'behind.txt' WHERE id = ?`, f.ID)
+
+			msgs, err := other.ClaimMail(ctx, 10, time.Minute)
+			if err != nil || len(msgs) == 0 {
+				t.Fatalf("ClaimMail: %d, %v", len(msgs), err)
+			}
+			if err := other.MailSent(ctx, msgs[0].ID); err != nil {
+				t.Fatal(err)
+			}
+			if len(msgs) > 1 {
+				if err := other.MailFailed(ctx, msgs[1].ID, "421 try later", time.Now().Add(time.Minute), false); err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			c, use, it := read()
+			if err := e.RecordAccessData(c, by, gatehouse.OpFileDownloaded, it, nil); err != nil || use.Stale() {
+				t.Fatalf("download after mail was delivered: %v (stale %v); want it decided from the view", err, use.Stale())
+			}
+		})
+	}
+}
