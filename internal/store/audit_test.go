@@ -451,6 +451,46 @@ func TestAuditConcurrentWriters(t *testing.T) {
 	}
 }
 
+// Two nodes append to one chain, each guessing the head is where it left
+// it (appendGuessed): every guess the other node made wrong must fall back
+// to reading the head, so the chain stays whole, and every change raises
+// the access epoch exactly once.
+func TestAuditWritersOfTwoNodes(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newEnv(t, b)
+			other := e.open(t.TempDir())
+			_, by, d := e.member("ann@example.com")
+			before, epoch := e.auditCount(), e.count(`SELECT epoch FROM audit_head WHERE id = 1`)
+			const workers, each = 16, 10
+			var wg sync.WaitGroup
+			for w := range workers {
+				s := []*store.Store{e.Store, other}[w%2]
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := range each {
+						if _, err := s.CreateFolder(ctx, by, d.ID, d.RootID, fmt.Sprintf("w%d-%02d", w, i)); err != nil {
+							t.Errorf("CreateFolder: %v", err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			if got := e.auditCount() - before; got != workers*each {
+				t.Errorf("new audit records: got %d, want %d", got, workers*each)
+			}
+			if got := e.count(`SELECT epoch FROM audit_head WHERE id = 1`) - epoch; got != workers*each {
+				t.Errorf("the epoch rose by %d, want %d", got, workers*each)
+			}
+			if n, brk, err := e.VerifyAudit(ctx); err != nil || brk != nil || int(n) != e.auditCount() {
+				t.Errorf("VerifyAudit: %d, %+v, %v; want %d and no break", n, brk, err, e.auditCount())
+			}
+		})
+	}
+}
+
 func TestSeedAudit(t *testing.T) {
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
