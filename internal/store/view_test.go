@@ -26,9 +26,7 @@ func TestViewDecidesAgainstCurrentState(t *testing.T) {
 				t.Fatal(err)
 			}
 			read := func() (context.Context, *store.ViewUse, *gatehouse.Item, error) {
-				c, use := store.Remembering(ctx)
-				_, it, _, err := e.TokenItemFacts(c, secret, d.ID, f.ID)
-				return c, use, it, err
+				return e.viewRead(secret, d.ID, f.ID)
 			}
 			download := func(c context.Context, it *gatehouse.Item) error {
 				return e.RecordAccessData(c, by, gatehouse.OpFileDownloaded, it, nil)
@@ -82,8 +80,7 @@ func TestViewDecidesAgainstCurrentState(t *testing.T) {
 				t.Fatal(err)
 			}
 			read2 := func() (context.Context, *store.ViewUse, *gatehouse.Item) {
-				c, use := store.Remembering(ctx)
-				_, it, _, err := e.TokenItemFacts(c, secret2, d.ID, f.ID)
+				c, use, it, err := e.viewRead(secret2, d.ID, f.ID)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -152,15 +149,9 @@ func TestMailDeliveryKeepsTheView(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			read := func() (context.Context, *store.ViewUse, *gatehouse.Item) {
-				c, use := store.Remembering(ctx)
-				_, it, _, err := e.TokenItemFacts(c, secret, d.ID, f.ID)
-				if err != nil {
-					t.Fatal(err)
-				}
-				return c, use, it
+			if _, _, _, err := e.viewRead(secret, d.ID, f.ID); err != nil {
+				t.Fatal(err)
 			}
-			read()
 			e.exec(`UPDATE items SET name = 'behind.txt' WHERE id = ?`, f.ID)
 
 			msgs, err := other.ClaimMail(ctx, 10, time.Minute)
@@ -176,10 +167,21 @@ func TestMailDeliveryKeepsTheView(t *testing.T) {
 				}
 			}
 
-			c, use, it := read()
+			c, use, it, err := e.viewRead(secret, d.ID, f.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if err := e.RecordAccessData(c, by, gatehouse.OpFileDownloaded, it, nil); err != nil || use.Stale() {
 				t.Fatalf("download after mail was delivered: %v (stale %v); want it decided from the view", err, use.Stale())
 			}
 		})
 	}
+}
+
+// viewRead reads a token download's facts as the download route does:
+// from the view when it can.
+func (e *env) viewRead(secret, driveID, itemID string) (context.Context, *store.ViewUse, *gatehouse.Item, error) {
+	c, use := store.Remembering(ctx)
+	_, it, _, err := e.TokenItemFacts(c, secret, driveID, itemID)
+	return c, use, it, err
 }
