@@ -293,6 +293,10 @@ type RecipientSession struct {
 	Email     string
 	Remember  bool
 	ExpiresAt time.Time
+	// PartnerDomain: a partner identity provider holds the address's
+	// domain, as of the verification. False spares the caller looking one
+	// up.
+	PartnerDomain bool
 }
 
 // VerifyPasscode redeems a code for (link, email) and opens a recipient
@@ -387,6 +391,11 @@ func (s *Store) verifyPasscode(tx *Tx, l *gatehouse.Link, email, code string, we
 			if err != nil {
 				return nil, nil, err
 			}
+			var partners int
+			if err := tx.queryRow(`SELECT COUNT(*) FROM provider_domains WHERE domain = ?`, gatehouse.EmailDomain(email)).Scan(&partners); err != nil {
+				return nil, nil, err
+			}
+			sess.PartnerDomain = partners > 0
 			r := s.linkRecord(gatehouse.OpPasscodeVerified, actor, it, l)
 			r.EventData = gatehouse.EventData(map[string]any{"remember": remember})
 			if err := tx.audit(r); err != nil {
@@ -432,12 +441,13 @@ func (s *Store) verifyPasscodePostgres(tx *Tx, l *gatehouse.Link, actor gatehous
 			(SELECT COUNT(*) FROM verification_pauses WHERE link_id = ? AND email = ? AND client_ip = ? AND paused_until > ?),
 			(SELECT is_b2b_integration_enabled FROM sharing_settings WHERE id = 1),
 			(SELECT email_attestation_reauth_days FROM sharing_settings WHERE id = 1),
+			(SELECT COUNT(*) FROM provider_domains WHERE domain = ?),
 			p.id, p.code_hash
 		FROM items JOIN drives d ON d.id = items.drive_id LEFT JOIN LATERAL (
 			SELECT id, code_hash, created_at FROM passcodes WHERE link_id = ? AND email = ? AND used_at = 0 AND killed = ? AND expires_at > ?
 		) p ON true
 		WHERE items.id = ? AND items.drive_id = ?
-		ORDER BY p.created_at DESC, p.id`, l.ID, email, ip, now, l.ID, email, false, now, l.ItemID, l.DriveID)
+		ORDER BY p.created_at DESC, p.id`, l.ID, email, ip, now, gatehouse.EmailDomain(email), l.ID, email, false, now, l.ItemID, l.DriveID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -445,12 +455,12 @@ func (s *Store) verifyPasscodePostgres(tx *Tx, l *gatehouse.Link, actor gatehous
 	var codes []liveCode
 	var it *gatehouse.Item
 	var rootID string
-	var paused int
+	var paused, partners int
 	var b2b sql.NullBool
 	var reauthDays sql.NullInt64
 	for rows.Next() {
 		var id, hash sql.NullString
-		if it, err = scanItem(rows, &rootID, &paused, &b2b, &reauthDays, &id, &hash); err != nil {
+		if it, err = scanItem(rows, &rootID, &paused, &b2b, &reauthDays, &partners, &id, &hash); err != nil {
 			rows.Close()
 			return nil, nil, err
 		}
@@ -500,7 +510,7 @@ func (s *Store) verifyPasscodePostgres(tx *Tx, l *gatehouse.Link, actor gatehous
 		if remember {
 			ttl = time.Duration(reauthDays.Int64) * 24 * time.Hour
 		}
-		sess := &RecipientSession{Secret: gatehouse.NewSecret(""), Email: email, Remember: remember, ExpiresAt: tx.now.Add(ttl)}
+		sess := &RecipientSession{Secret: gatehouse.NewSecret(""), Email: email, Remember: remember, ExpiresAt: tx.now.Add(ttl), PartnerDomain: partners > 0}
 		// The try is charged first; the code is redeemed only within the
 		// tries left, once (the guard on used_at), and only then is the
 		// client's charge given back and the session opened.

@@ -48,6 +48,14 @@ func (h *Handler) partnerFor(ctx context.Context, email string) (*oidc.Provider,
 	return rpProvider(ctx, h.store, p)
 }
 
+// partnerOf is partnerFor for an address just verified in sess.
+func (h *Handler) partnerOf(ctx context.Context, sess *store.RecipientSession, email string) (*oidc.Provider, error) {
+	if !sess.PartnerDomain {
+		return nil, nil
+	}
+	return h.partnerFor(ctx, email)
+}
+
 // partnerSignIn answers a recipient whose address belongs to a partner
 // with the address that starts the partner's sign-in for it, coming back
 // to the link: {"signInUrl"} for a script, a page with a link to it for a

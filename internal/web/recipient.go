@@ -341,8 +341,9 @@ func (h *Handler) recipientVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// A partner's person proved the address with the code; from here on
-	// the partner signs them in, as a guest, instead of the code.
-	if p, err := h.partnerFor(r.Context(), email); err != nil || p != nil {
+	// the partner signs them in, as a guest, instead of the code. The
+	// verification saw whether the domain has a partner at all.
+	if p, err := h.partnerOf(r.Context(), sess, email); err != nil || p != nil {
 		if err == nil {
 			err = h.store.EndRecipientSession(r.Context(), sess.Secret)
 		}
