@@ -191,7 +191,7 @@ func (s *Store) appendKnownHead(batch []accessReq) ([]error, bool) {
 		s.lastHead.CompareAndSwap(h, nil)
 		return nil, false
 	}
-	s.lastHead.CompareAndSwap(h, &chainHead{seq: seq, hash: hash, epoch: h.epoch})
+	s.advanceHead(&chainHead{seq: seq, hash: hash, epoch: h.epoch})
 	return errs, true
 }
 

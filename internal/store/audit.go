@@ -136,9 +136,24 @@ func (tx *Tx) commitEpoch() error {
 	}
 	tx.s.view.advance(tx.epoch)
 	if tx.headRead {
-		tx.s.lastHead.Store(&chainHead{seq: tx.headSeq, hash: tx.headHash, epoch: tx.epoch})
+		tx.s.advanceHead(&chainHead{seq: tx.headSeq, hash: tx.headHash, epoch: tx.epoch})
 	}
 	return nil
+}
+
+// advanceHead makes h the head this process last saw commit, unless it
+// already knows a newer one: commits on several connections return in
+// any order, and a head that went back would only be a wrong guess.
+func (s *Store) advanceHead(h *chainHead) {
+	for {
+		cur := s.lastHead.Load()
+		if cur != nil && (cur.seq > h.seq || cur.seq == h.seq && cur.epoch >= h.epoch) {
+			return
+		}
+		if s.lastHead.CompareAndSwap(cur, h) {
+			return
+		}
+	}
 }
 
 // chainHead is the head of the chain and the access epoch as this
