@@ -233,6 +233,14 @@ func (tx *Tx) tryGuestCodes(email, code string, wellFormed bool, ip string) (str
 	return "", "wrong_code", nil
 }
 
+// partnerDomain reports whether email's domain has a partner identity
+// provider.
+func (tx *Tx) partnerDomain(email string) (bool, error) {
+	var n int
+	err := tx.queryRow(`SELECT COUNT(*) FROM provider_domains WHERE domain = ?`, gatehouse.EmailDomain(email)).Scan(&n)
+	return n > 0, err
+}
+
 // addEmailGuest makes email a guest who signs in with emailed codes, as
 // B2B integration does for an outsider who verified a link code. An
 // address that is already a user is left as is; so is one of a partner
@@ -242,7 +250,7 @@ func (tx *Tx) addEmailGuest(by gatehouse.Actor, email string) error {
 	if err := tx.queryRow(`SELECT COUNT(*) FROM users WHERE email = ?`, email).Scan(&n); err != nil || n > 0 {
 		return err
 	}
-	if err := tx.queryRow(`SELECT COUNT(*) FROM provider_domains WHERE domain = ?`, gatehouse.EmailDomain(email)).Scan(&n); err != nil || n > 0 {
+	if partner, err := tx.partnerDomain(email); err != nil || partner {
 		return err
 	}
 	u := &gatehouse.User{ID: gatehouse.NewID(), Email: email, DisplayName: email, UserType: gatehouse.UserTypeGuest,

@@ -391,11 +391,9 @@ func (s *Store) verifyPasscode(tx *Tx, l *gatehouse.Link, email, code string, we
 			if err != nil {
 				return nil, nil, err
 			}
-			var partners int
-			if err := tx.queryRow(`SELECT COUNT(*) FROM provider_domains WHERE domain = ?`, gatehouse.EmailDomain(email)).Scan(&partners); err != nil {
+			if sess.PartnerDomain, err = tx.partnerDomain(email); err != nil {
 				return nil, nil, err
 			}
-			sess.PartnerDomain = partners > 0
 			r := s.linkRecord(gatehouse.OpPasscodeVerified, actor, it, l)
 			r.EventData = gatehouse.EventData(map[string]any{"remember": remember})
 			if err := tx.audit(r); err != nil {
