@@ -264,6 +264,9 @@ func (tx *Tx) addEmailGuest(by gatehouse.Actor, email string) error {
 	} else if err != nil {
 		return err
 	}
+	// A new guest is a fact decisions read, even when a passcode
+	// verification, which otherwise keeps the access epoch, makes it.
+	tx.keepEpoch = false
 	id := gatehouse.Identity{SignInType: gatehouse.SignInEmailAddress, Issuer: "mail", IssuerAssignedID: email}
 	if err := tx.addIdentity(u.ID, id); err != nil {
 		return err

@@ -153,6 +153,12 @@ func (s *Store) runVerifyBatch(batch []verifyReq) []error {
 		return fail(fmt.Errorf("%w: %v", errBatchFailed, err))
 	}
 	defer tx.Rollback()
+	// A verification writes its code's tries and use, the client's
+	// throttle, pauses and a new session: no fact an access decision
+	// reads, so it leaves the access epoch, and every remembered decision,
+	// alone. One that makes a guest or the settings row raises it (see
+	// addEmailGuest, sharingSettings).
+	tx.keepEpoch = true
 	for i, r := range batch {
 		sp := `SAVEPOINT verify`
 		if i > 0 {

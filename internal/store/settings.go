@@ -52,6 +52,7 @@ func (tx *Tx) sharingSettings(lock bool) (gatehouse.SharingSettings, error) {
 	// A concurrent first creation waits on the key, then does nothing;
 	// reading again then finds the row it committed.
 	init := tx.s.initialSettings()
+	tx.keepEpoch = false // settings are facts decisions read
 	if _, err := tx.exec(`INSERT INTO sharing_settings (id, `+settingsColumns+`, updated_at) VALUES (1, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO NOTHING`, init.IsB2BIntegrationEnabled, init.ExternalUserExpirationRequired,
 		init.ExternalUserExpireInDays, init.EmailAttestationReAuthDays, init.RecycleBinRetentionDays, micros(tx.now)); err != nil {

@@ -185,3 +185,83 @@ func (e *env) viewRead(secret, driveID, itemID string) (context.Context, *store.
 	_, it, _, err := e.TokenItemFacts(c, secret, driveID, itemID)
 	return c, use, it, err
 }
+
+// A passcode verification writes only its code's tries and use, the
+// client's throttle and a new session, so it leaves the access epoch alone
+// and remembered downloads keep being decided from the view; one that
+// makes the address a guest (B2B integration) raises it.
+func TestVerificationKeepsTheView(t *testing.T) {
+	for _, b := range testenv.Backends() {
+		t.Run(b.Name, func(t *testing.T) {
+			e := newLinkEnv(t, b, "ext@partner.test", "new@partner.test")
+			other := e.open(t.TempDir()) // the verifications come to another node
+			verify := func(email, code, ip string) error {
+				_, err := other.VerifyPasscode(ctx, e.link.Token, email, code, false, ip, "ua")
+				return err
+			}
+			_, secret, err := e.CreateToken(ctx, e.owner.UserID, "sync")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// download reports whether the download found its facts
+			// changed when its record was to commit.
+			download := func() bool {
+				t.Helper()
+				c, use, it, err := e.viewRead(secret, e.item.DriveID, e.item.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = e.RecordAccessData(c, e.owner, gatehouse.OpFileDownloaded, it, nil)
+				if use.Stale() != (gatehouse.ErrorCode(err) == gatehouse.ECONFLICT) || err != nil && !use.Stale() {
+					t.Fatalf("download: %v (stale %v)", err, use.Stale())
+				}
+				return use.Stale()
+			}
+			epoch := func() int { return e.count(`SELECT epoch FROM audit_head WHERE id = 1`) }
+
+			// The settings row is made once, on the first read, which
+			// raises the epoch; a deployment has it from then on.
+			if _, err := e.SharingSettings(ctx); err != nil {
+				t.Fatal(err)
+			}
+			code := e.send("ext@partner.test", "192.0.2.1")
+			download()
+			// Behind the store's back: only a raised epoch would tell.
+			e.exec(`UPDATE items SET name = 'behind.txt' WHERE id = ?`, e.item.ID)
+			before := epoch()
+			if err := verify("ext@partner.test", wrongCode(code), "192.0.2.1"); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
+				t.Fatalf("wrong code: %v", err)
+			}
+			if err := verify("ext@partner.test", code, "192.0.2.1"); err != nil {
+				t.Fatal(err)
+			}
+			if got := epoch(); got != before {
+				t.Errorf("two verifications raised the epoch from %d to %d", before, got)
+			}
+			if download() {
+				t.Errorf("the download after the verifications was checked again; want it decided from the view")
+			}
+
+			yes := true
+			if _, err := e.UpdateSharingSettings(ctx, gatehouse.SystemActor(), gatehouse.SharingSettingsPatch{IsB2BIntegrationEnabled: &yes}); err != nil {
+				t.Fatal(err)
+			}
+			code = e.send("new@partner.test", "192.0.2.2")
+			download() // the view hears of the settings' change
+			e.exec(`UPDATE items SET name = 'behind-again.txt' WHERE id = ?`, e.item.ID)
+			before = epoch()
+			if err := verify("new@partner.test", code, "192.0.2.2"); err != nil {
+				t.Fatal(err)
+			}
+			if e.count(`SELECT COUNT(*) FROM users WHERE email = ? AND user_type = ?`, "new@partner.test", gatehouse.UserTypeGuest) != 1 {
+				t.Fatalf("the verification with B2B integration made no guest")
+			}
+			if got := epoch(); got != before+1 {
+				t.Errorf("the verification that made a guest took the epoch from %d to %d, want one raise", before, got)
+			}
+			if !download() {
+				t.Errorf("the download after a guest was made was decided from the view, which missed a change")
+			}
+		})
+	}
+}
