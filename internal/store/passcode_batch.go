@@ -7,6 +7,8 @@ import (
 	"hash/fnv"
 	"sync"
 	"time"
+
+	"gatehouse"
 )
 
 // Passcode verifications are group-committed: every verification waiting
@@ -208,4 +210,43 @@ func runVerify(fn func(tx *Tx) error, tx *Tx) (err error) {
 		}
 	}()
 	return fn(tx)
+}
+
+// linkAsOfBatch returns l, which the verification read from the view
+// before it joined the batch, if no change has committed since: the
+// access epoch is still the one l was read at. Otherwise it returns the
+// link as it is now. So a verification needs no query for its link, and
+// is still decided on the link's state as of its batch, as downloads are
+// as of their group commit.
+func (tx *Tx) linkAsOfBatch(l *gatehouse.Link, use *ViewUse, token string) (*gatehouse.Link, error) {
+	epoch, viewed := use.pending()
+	if !viewed {
+		return l, nil // read from the database, not the view
+	}
+	now, err := tx.accessEpoch()
+	if err != nil || now == epoch {
+		return l, err
+	}
+	return tx.s.LinkByToken(tx.ctx, token)
+}
+
+// accessEpoch is the access epoch as the transaction sees it, read once.
+// SQLite's write transaction holds the database, so nothing commits before
+// it does; on PostgreSQL the read takes no lock, and a change that commits
+// after it is one that began after the batch's verifications.
+func (tx *Tx) accessEpoch() (int64, error) {
+	if tx.headRead {
+		return tx.epoch, nil
+	}
+	if !tx.s.postgres {
+		_, _, epoch, err := tx.head()
+		return epoch, err
+	}
+	if !tx.epochRead {
+		if err := tx.queryRow(`SELECT epoch FROM audit_head WHERE id = 1`).Scan(&tx.readEpoch); err != nil {
+			return 0, fmt.Errorf("read access epoch: %w", err)
+		}
+		tx.epochRead = true
+	}
+	return tx.readEpoch, nil
 }

@@ -311,7 +311,10 @@ type RecipientSession struct {
 // A remembered session lasts the sharing settings' e-mail attestation
 // period, read in the same transaction.
 func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, remember bool, ip, ua string) (*RecipientSession, error) {
-	l, err := s.LinkByToken(ctx, token)
+	// The link comes from the view when it can; the batch reads it again
+	// if anything changed since (linkAsOfBatch).
+	vc, use := Remembering(ctx)
+	viewed, err := s.LinkByToken(vc, token)
 	if err != nil {
 		return nil, err
 	}
@@ -326,6 +329,10 @@ func (s *Store) VerifyPasscode(ctx context.Context, token, email, code string, r
 	// (passcode_batch.go); its change and records commit together all the
 	// same.
 	err = s.inVerifyBatch(ctx, ip, func(tx *Tx) (err error) {
+		l, err := tx.linkAsOfBatch(viewed, use, token)
+		if err != nil {
+			return err
+		}
 		sess, failed, err = s.verifyPasscode(tx, l, email, code, wellFormed, remember, ip, ua)
 		return err
 	})

@@ -323,12 +323,15 @@ type Tx struct {
 
 	// keepEpoch marks a transaction that changes nothing an access
 	// decision reads (the access writer's batches, mail delivery, passcode
-	// verifications), so its
-	// commit leaves the access epoch as it is. The head is read once and
-	// kept here.
+	// verifications), so its commit leaves the access epoch as it is. The
+	// head is read once and kept here.
 	keepEpoch, headRead bool
 	headSeq, epoch      int64
-	headHash            string
+	// readEpoch is the access epoch read without the head's lock (on
+	// PostgreSQL, for accessEpoch), when epochRead.
+	readEpoch int64
+	epochRead bool
+	headHash  string
 }
 
 // begin starts a write transaction.
