@@ -267,31 +267,46 @@ func TestVerificationKeepsTheView(t *testing.T) {
 }
 
 // A verification finds its link in the view, but is decided on the link
-// as of its batch: a link another node deleted since this node remembered
-// it opens no session.
+// as of its batch: a link whose owner another node disabled, or that it
+// deleted, since this node remembered it opens no session.
 func TestVerificationSeesTheCurrentLink(t *testing.T) {
 	for _, b := range testenv.Backends() {
-		t.Run(b.Name, func(t *testing.T) {
-			e := newLinkEnv(t, b, "ext@partner.test")
-			other := e.open(t.TempDir())
-			code := e.send("ext@partner.test", "192.0.2.1")
-			// A wrong try leaves the link in this node's view.
-			if _, err := e.verify("ext@partner.test", wrongCode(code)); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
-				t.Fatalf("wrong code: %v", err)
-			}
-			if err := other.DeleteLink(ctx, e.owner, e.item.DriveID, e.item.ID, e.link.ID); err != nil {
-				t.Fatal(err)
-			}
-			sess, err := e.verify("ext@partner.test", code)
-			if err == nil {
-				t.Fatalf("the code opened a session (%v) on a link deleted on another node", sess.Email)
-			}
-			if c := gatehouse.ErrorCode(err); c != gatehouse.ENOTFOUND && c != gatehouse.EGONE {
-				t.Errorf("verification on a deleted link: %v, want not found or gone", err)
-			}
-			if n := e.count(`SELECT COUNT(*) FROM recipient_sessions`); n != 0 {
-				t.Errorf("%d recipient sessions, want none", n)
-			}
-		})
+		for _, c := range []struct {
+			name   string
+			change func(e *linkEnv, other *store.Store) error
+			want   string
+		}{
+			{"owner disabled", func(e *linkEnv, other *store.Store) error {
+				yes := true
+				_, err := other.UpdateUser(ctx, gatehouse.SystemActor(), e.owner.UserID, store.UserUpdate{Disabled: &yes})
+				return err
+			}, gatehouse.EGONE},
+			{"link deleted", func(e *linkEnv, other *store.Store) error {
+				return other.DeleteLink(ctx, e.owner, e.item.DriveID, e.item.ID, e.link.ID)
+			}, gatehouse.ENOTFOUND},
+		} {
+			t.Run(b.Name+"/"+c.name, func(t *testing.T) {
+				e := newLinkEnv(t, b, "ext@partner.test")
+				other := e.open(t.TempDir())
+				code := e.send("ext@partner.test", "192.0.2.1")
+				// A wrong try leaves the link in this node's view.
+				if _, err := e.verify("ext@partner.test", wrongCode(code)); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
+					t.Fatalf("wrong code: %v", err)
+				}
+				if err := c.change(e, other); err != nil {
+					t.Fatal(err)
+				}
+				sess, err := e.verify("ext@partner.test", code)
+				if err == nil {
+					t.Fatalf("the code opened a session for %s after the change on another node", sess.Email)
+				}
+				if gatehouse.ErrorCode(err) != c.want {
+					t.Errorf("verification after the change: %v, want %s", err, c.want)
+				}
+				if n := e.count(`SELECT COUNT(*) FROM recipient_sessions`); n != 0 {
+					t.Errorf("%d recipient sessions, want none", n)
+				}
+			})
+		}
 	}
 }
