@@ -44,9 +44,10 @@ func prepareRecord(r *gatehouse.Record, now time.Time) {
 // Commit appends the transaction's records to the chain and commits. The
 // head row is locked here, last, so the change and its records commit
 // together and the chain stays in one order across nodes. Every commit but
-// the access writer's, mail delivery's and a passcode verification's raises
-// the access epoch in the same statement (see view.go): access records, the
-// outbox and a code's tries are no fact a decision reads.
+// the access writer's, mail delivery's, a link code request's and a passcode
+// verification's raises the access epoch in the same statement (see
+// view.go): access records, the outbox, codes and their tries are no fact a
+// decision reads.
 func (tx *Tx) Commit() error {
 	if len(tx.records) == 0 && tx.keepEpoch {
 		return tx.commitEpoch()

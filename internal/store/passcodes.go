@@ -85,7 +85,12 @@ func (s *Store) SendPasscode(ctx context.Context, token, email, ip, ua string) e
 	if err != nil {
 		return err // the address's form only, which says nothing about who exists
 	}
-	return s.sendCode(ctx, linkCodeScope(l.ID, email), func(tx *Tx) (bool, error) { return tx.sendPasscode(l, email, ip, ua) })
+	return s.sendCode(ctx, linkCodeScope(l.ID, email), func(tx *Tx) (bool, error) {
+		// A code request writes its code, the request's throttle and the
+		// mail: no fact an access decision reads, so it keeps the epoch.
+		tx.keepEpoch = true
+		return tx.sendPasscode(l, email, ip, ua)
+	})
 }
 
 // PasscodeResendAfter is how long until (link, email) may ask for a new

@@ -322,8 +322,8 @@ type Tx struct {
 	records []*gatehouse.Record // appended to the chain in Commit
 
 	// keepEpoch marks a transaction that changes nothing an access
-	// decision reads (the access writer's batches, mail delivery, passcode
-	// verifications), so its commit leaves the access epoch as it is. The
+	// decision reads (the access writer's batches, mail delivery, link code
+	// requests, passcode verifications), so its commit leaves the access epoch as it is. The
 	// head is read once and kept here.
 	keepEpoch, headRead bool
 	headSeq, epoch      int64

@@ -12,9 +12,10 @@ import (
 // The access view lets the download paths decide without a query per
 // request while still deciding against the current state.
 //
-// Every committed change other than an access record, mail delivery or a
-// passcode verification (the outbox, a code's tries and a new session
-// decide no access; a verification that makes a guest does raise it)
+// Every committed change other than an access record, mail delivery, a
+// link code request or a passcode verification (the outbox, a code, its
+// tries and a new session decide no access; a verification that makes a
+// guest does raise it)
 // raises the access epoch, in the statement
 // that advances the chain head (audit.go). Facts a request reads through
 // remember are kept with the epoch this process knew

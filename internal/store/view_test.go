@@ -186,10 +186,11 @@ func (e *env) viewRead(secret, driveID, itemID string) (context.Context, *store.
 	return c, use, it, err
 }
 
-// A passcode verification writes only its code's tries and use, the
-// client's throttle and a new session, so it leaves the access epoch alone
-// and remembered downloads keep being decided from the view; one that
-// makes the address a guest (B2B integration) raises it.
+// A code request and a passcode verification write only the code, its
+// tries and use, the client's throttle, the mail and a new session, so
+// they leave the access epoch alone and remembered downloads keep being
+// decided from the view; a verification that makes the address a guest
+// (B2B integration) raises it.
 func TestVerificationKeepsTheView(t *testing.T) {
 	for _, b := range testenv.Backends() {
 		t.Run(b.Name, func(t *testing.T) {
@@ -224,11 +225,14 @@ func TestVerificationKeepsTheView(t *testing.T) {
 			if _, err := e.SharingSettings(ctx); err != nil {
 				t.Fatal(err)
 			}
-			code := e.send("ext@partner.test", "192.0.2.1")
 			download()
 			// Behind the store's back: only a raised epoch would tell.
 			e.exec(`UPDATE items SET name = 'behind.txt' WHERE id = ?`, e.item.ID)
 			before := epoch()
+			if err := other.SendPasscode(ctx, e.link.Token, "ext@partner.test", "192.0.2.1", "ua"); err != nil {
+				t.Fatal(err)
+			}
+			code := e.deliver("ext@partner.test")
 			if err := verify("ext@partner.test", wrongCode(code), "192.0.2.1"); gatehouse.ErrorCode(err) != gatehouse.EINVALID {
 				t.Fatalf("wrong code: %v", err)
 			}
@@ -236,7 +240,7 @@ func TestVerificationKeepsTheView(t *testing.T) {
 				t.Fatal(err)
 			}
 			if got := epoch(); got != before {
-				t.Errorf("two verifications raised the epoch from %d to %d", before, got)
+				t.Errorf("a code request and two verifications raised the epoch from %d to %d", before, got)
 			}
 			if download() {
 				t.Errorf("the download after the verifications was checked again; want it decided from the view")
